@@ -1,0 +1,55 @@
+"""Helpers shared by the CLI command modules: workspace/factory from args, tables, progress."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Iterable, Sequence
+
+from speakfeed_gui.core.workspace import Workspace, resolve_workspace
+
+
+def workspace_from(args: Any) -> Workspace:
+    return resolve_workspace(getattr(args, "workspace", None))
+
+
+def factory_from(args: Any):
+    from speakfeed_gui.core.factory import ModelFactory
+
+    return ModelFactory(workspace=workspace_from(args))
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Left-aligned plain-text table with a header rule."""
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for n, row in enumerate(cells):
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+class TerminalProgress:
+    """A ProgressCallback that draws one updating line on stderr (plain lines when not a tty)."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._last = ("", -1)
+
+    def __call__(self, stage: str, done: int, total: int, message: str = "") -> None:
+        if self.tty:
+            width = 30
+            filled = int(width * done / total) if total else 0
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(f"\r{stage:<12} [{bar}] {done}/{total} {message[:40]:<40}")
+            if total and done >= total:
+                self.stream.write("\n")
+            self.stream.flush()
+        elif (stage, done) != self._last and (done in (0, total) or total <= 20):
+            self.stream.write(f"{stage}: {done}/{total} {message}\n")
+        self._last = (stage, done)

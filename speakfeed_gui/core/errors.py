@@ -1,0 +1,50 @@
+"""The project's own exceptions.
+
+Every error a user can cause is a `SpeakFeedError` whose message is one line naming the file,
+field or value at fault and what would be valid. The CLI prints it without a traceback and the
+GUI shows it in a message box.
+"""
+
+
+class SpeakFeedError(Exception):
+    """Base of every user-facing error."""
+
+
+class ConfigError(SpeakFeedError):
+    """models.yaml (or another settings file) is missing, malformed or has a bad value."""
+
+
+class ModelNotFoundError(SpeakFeedError):
+    """No factory model, registry id or alias by that name."""
+
+
+class ModelLoadError(SpeakFeedError):
+    """A model exists but cannot be loaded (missing weights, missing optional package...)."""
+
+
+class DatasetError(SpeakFeedError):
+    """A dataset path, CSV or audio file cannot be used."""
+
+
+class AudioError(SpeakFeedError):
+    """An audio file or buffer cannot be decoded or is unusable."""
+
+
+class HyperparameterError(SpeakFeedError):
+    """A hyperparameter name, type or value is not accepted by the estimator."""
+
+
+class RegistryError(SpeakFeedError):
+    """The registry file is corrupt, locked too long, or cannot be written."""
+
+
+class IntegrityError(SpeakFeedError):
+    """An artifact's content does not match its recorded sha256, or a bundle is unsafe."""
+
+
+class DeviceError(SpeakFeedError):
+    """No usable audio input device, or the device failed mid-stream."""
+
+
+class Cancelled(SpeakFeedError):
+    """Work was cancelled by the user through a CancelToken."""
