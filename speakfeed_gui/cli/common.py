@@ -36,9 +36,9 @@ def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
 class TerminalProgress:
     """A ProgressCallback that draws one updating line on stderr (plain lines when not a tty)."""
 
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
         self._last = ("", -1)
 
     def __call__(self, stage: str, done: int, total: int, message: str = "") -> None:
