@@ -46,7 +46,8 @@ class ModelFactory:
 
     def get_model_info(self, name: str) -> dict[str, Any]:
         spec = self._spec(name)
-        info = MODEL_TYPES[spec.type](spec, self.context).get_model_info()
+        cached = self._cache.get(name)
+        info = (cached or MODEL_TYPES[spec.type](spec, self.context)).get_model_info()
         info["default"] = name == self.config.default_model
         return info
 

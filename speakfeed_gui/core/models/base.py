@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
+import threading
+
 import numpy as np
 
 from speakfeed_gui.core.audio_io import SAMPLE_RATE, as_audio, is_audio_path
@@ -50,7 +52,11 @@ def validate_backend_config(model_type: str, config: Mapping[str, Any]) -> tuple
         if key not in cls.config_fields:
             valid = ", ".join(sorted(cls.config_fields)) or "none"
             return key, f"a known key for type {model_type} (valid: {valid})"
-        check, expected = _KINDS[cls.config_fields[key]]
+        kind = cls.config_fields[key]
+        if isinstance(kind, tuple):  # a fixed set of allowed values
+            check, expected = (lambda v: v in kind), f"one of {', '.join(map(str, kind))}"
+        else:
+            check, expected = _KINDS[kind]
         if value is not None and not check(value):
             return key, expected
     return None
@@ -75,19 +81,20 @@ class BaseModel(ABC):
     """One loaded (or lazily loadable) model.
 
     Subclasses set `input_kind` ("audio", "text" or "any"), declare `config_fields`
-    (key -> kind from `_KINDS`), implement `_load()` with their heavy imports and
+    (key -> kind from `_KINDS`, or a tuple of allowed values), implement `_load()` with their heavy imports and
     `_predict_proba(batch)` returning one {label: probability} dict per input.
     """
 
     type_name: ClassVar[str] = ""
     input_kind: ClassVar[str] = "audio"
-    config_fields: ClassVar[dict[str, str]] = {}
+    config_fields: ClassVar[dict[str, str | tuple[str, ...]]] = {}
     required_config: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, spec: ModelSpec, context: ModelContext | None = None) -> None:
         self.spec = spec
         self.context = context or ModelContext()
         self._loaded = False
+        self._load_lock = threading.Lock()
 
     # -- identity -------------------------------------------------------------
     @property
@@ -116,10 +123,11 @@ class BaseModel(ABC):
         return self._loaded
 
     def load(self) -> "BaseModel":
-        """Import heavy libraries and read weights; idempotent."""
-        if not self._loaded:
-            self._load()
-            self._loaded = True
+        """Import heavy libraries and read weights; idempotent and safe from several threads."""
+        with self._load_lock:
+            if not self._loaded:
+                self._load()
+                self._loaded = True
         return self
 
     def _load(self) -> None:  # noqa: B027 - optional hook
