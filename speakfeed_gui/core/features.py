@@ -1,0 +1,351 @@
+"""The one acoustic feature extractor shared by training and live prediction (no train/serve skew).
+
+`extract_features` turns any clip into a fixed-length float32 vector (`feature_names()` names every
+column). Every spectral feature comes from ONE short-time Fourier transform (512-sample Hann window,
+10 ms hop at 16 kHz); pitch comes from a vectorised YIN (de Cheveigné & Kawahara 2002) on 20 ms
+windows. Audio at another rate is resampled to 16 kHz first. Clips shorter than 40 ms are
+zero-padded, silent frames are floored at -100 dB, so the vector is always finite.
+
+Columns (FEATURE_SET_VERSION 1, 80 in all):
+- MFCC 1-13 (40 Slaney mel bands, log power, orthonormal DCT) and their deltas (9-frame
+  regression): mean and std over frames.
+- Loudness: frame RMS in dBFS: mean, std, 10th/90th percentile, max.
+- Zero-crossing rate: mean, std.
+- Spectral centroid, bandwidth, 85 % rolloff (Hz) and flatness (0..1): mean, std.
+- Spectral contrast (dB) of 7 octave bands from 200 Hz: mean.
+- Pitch over voiced frames: mean (Hz), std and 10-90 % range (semitones), voiced fraction.
+- Rhythm: pause fraction (frames 30 dB below the loudest) and envelope onsets per second.
+
+Change anything here and bump FEATURE_SET_VERSION: the feature cache and trained models key on it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from speakfeed_gui.core.audio_io import SAMPLE_RATE, load_audio, resample, to_mono
+from speakfeed_gui.core.progress import CancelToken, ProgressCallback, check_cancel, no_progress
+
+log = logging.getLogger(__name__)
+
+FEATURE_SET_ID = "sf-prosody-mfcc"
+FEATURE_SET_VERSION: int = 1
+
+N_FFT = 512
+HOP = 160
+N_MELS = 40
+N_MFCC = 13
+DELTA_WIDTH = 4  # frames each side: a 9-frame regression
+YIN_WINDOW = 320  # 20 ms integration window
+YIN_TAU_MIN = SAMPLE_RATE // 500  # highest pitch 500 Hz
+YIN_TAU_MAX = SAMPLE_RATE // 50  # lowest pitch 50 Hz
+YIN_THRESHOLD = 0.2  # cumulative-mean-normalised difference below this = periodic
+CONTRAST_EDGES_HZ = (0.0, 200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0, SAMPLE_RATE / 2)
+FLOOR_DB = -100.0
+_MIN_SAMPLES = YIN_WINDOW + YIN_TAU_MAX  # shorter clips are zero-padded to this
+_EPS = 1e-10
+
+
+def _build_names() -> tuple[str, ...]:
+    names: list[str] = []
+    for prefix in ("mfcc", "mfcc_delta"):
+        names += [f"{prefix}{i}_{stat}" for stat in ("mean", "std") for i in range(1, N_MFCC + 1)]
+    names += ["rms_db_mean", "rms_db_std", "rms_db_p10", "rms_db_p90", "rms_db_max", "zcr_mean", "zcr_std"]
+    for feature in ("centroid_hz", "bandwidth_hz", "rolloff_hz", "flatness"):
+        names += [f"spectral_{feature}_mean", f"spectral_{feature}_std"]
+    names += [f"contrast_band{b}_db_mean" for b in range(1, len(CONTRAST_EDGES_HZ))]
+    names += ["pitch_mean_hz", "pitch_std_st", "pitch_range_st", "voiced_fraction"]
+    names += ["pause_fraction", "onset_rate_hz"]
+    return tuple(names)
+
+
+_NAMES = _build_names()
+N_FEATURES = len(_NAMES)
+
+
+def feature_names() -> list[str]:
+    """One name per column of `extract_features`'s vector."""
+    return list(_NAMES)
+
+
+@functools.lru_cache(maxsize=1)
+def _matrices() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Hann window, mel filterbank (bins x mels), DCT-II (mels x mfcc), bin frequencies; built once."""
+    import librosa
+
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
+    mel = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS).T.astype(np.float32)
+    n = np.arange(N_MELS)
+    dct = np.cos(np.pi / N_MELS * (n[:, None] + 0.5) * np.arange(N_MFCC)[None, :]) * np.sqrt(2.0 / N_MELS)
+    dct[:, 0] /= np.sqrt(2.0)
+    freqs = np.fft.rfftfreq(N_FFT, 1.0 / SAMPLE_RATE).astype(np.float32)
+    return window, mel, dct.astype(np.float32), freqs
+
+
+def _frames(y: np.ndarray, length: int) -> np.ndarray:
+    """Centred frames (n_frames x length) every HOP samples, as a strided view of a zero-padded copy."""
+    padded = np.pad(y, (length // 2, length // 2))
+    return np.lib.stride_tricks.sliding_window_view(padded, length)[::HOP]
+
+
+def _delta(x: np.ndarray) -> np.ndarray:
+    """Regression slope over +-DELTA_WIDTH frames (edges repeated), per column."""
+    n = DELTA_WIDTH
+    padded = np.pad(x, ((n, n), (0, 0)), mode="edge")
+    rows = x.shape[0]
+    out = sum(k * (padded[n + k : n + k + rows] - padded[n - k : n - k + rows]) for k in range(1, n + 1))
+    return out / (2 * sum(k * k for k in range(1, n + 1)))
+
+
+def _mean_std(x: np.ndarray) -> list[np.ndarray]:
+    return [x.mean(axis=0), x.std(axis=0)]
+
+
+def _spectral(power: np.ndarray, freqs: np.ndarray) -> list[float]:
+    """Centroid, bandwidth, rolloff (magnitude-weighted, Hz) and flatness (power): mean and std."""
+    mag = np.sqrt(power)
+    total = mag.sum(axis=1) + _EPS
+    centroid = (mag @ freqs) / total
+    spread = (mag @ (freqs * freqs)) / total - centroid * centroid  # E[f^2] - E[f]^2
+    bandwidth = np.sqrt(np.maximum(spread, 0.0))
+    cumulative = np.cumsum(mag, axis=1)
+    rolloff = freqs[np.argmax(cumulative >= 0.85 * cumulative[:, -1:], axis=1)]
+    floored = np.maximum(power, _EPS)
+    flatness = np.exp(np.log(floored).mean(axis=1)) / floored.mean(axis=1)
+    return [float(f(v)) for v in (centroid, bandwidth, rolloff, flatness) for f in (np.mean, np.std)]
+
+
+def _contrast(power: np.ndarray, freqs: np.ndarray) -> list[float]:
+    """Peak-minus-valley level (dB) of each octave band, averaged over frames (librosa's definition)."""
+    out = []
+    for low, high in zip(CONTRAST_EDGES_HZ[:-1], CONTRAST_EDGES_HZ[1:]):
+        band = np.sort(power[:, (freqs >= low) & (freqs <= high)], axis=1)
+        k = max(1, int(round(0.02 * band.shape[1])))
+        peak = band[:, -k:].mean(axis=1)
+        valley = band[:, :k].mean(axis=1)
+        out.append(float(np.mean(10 * np.log10((peak + _EPS) / (valley + _EPS)))))
+    return out
+
+
+def yin_pitch(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame f0 (Hz), aperiodicity (0 periodic .. 1 noise) and window power of 16 kHz audio.
+
+    Vectorised YIN, one frame every HOP samples: difference function from one FFT
+    cross-correlation per frame, cumulative-mean normalisation, first dip below YIN_THRESHOLD
+    (else the global minimum), parabolic refinement.
+    """
+    import scipy.fft
+
+    frame_len = YIN_WINDOW + YIN_TAU_MAX
+    y = np.pad(np.asarray(y, dtype=np.float32), (frame_len // 2, frame_len // 2))
+    frames = np.lib.stride_tricks.sliding_window_view(y, frame_len)[::HOP]
+    n_fft = 1 << int(np.ceil(np.log2(frame_len + YIN_WINDOW)))
+    spec = scipy.fft.rfft(frames, n_fft, axis=1)
+    head = scipy.fft.rfft(frames[:, :YIN_WINDOW], n_fft, axis=1)
+    acf = scipy.fft.irfft(spec * np.conj(head), n_fft, axis=1)[:, : YIN_TAU_MAX + 1]
+    cumulative = np.concatenate([[0.0], np.cumsum(np.square(y, dtype=np.float64))])
+    sliding = (cumulative[YIN_WINDOW:] - cumulative[:-YIN_WINDOW]).astype(np.float32)  # window energy from j
+    window_energy = np.lib.stride_tricks.sliding_window_view(sliding, YIN_TAU_MAX + 1)[::HOP][: len(frames)]
+    diff = np.maximum(window_energy[:, :1] + window_energy - 2 * acf, 0.0)
+    taus = np.arange(1, YIN_TAU_MAX + 1, dtype=np.float32)
+    cmnd = diff[:, 1:] * taus / (np.cumsum(diff[:, 1:], axis=1) + _EPS)  # column i <-> tau i+1
+    search = cmnd[:, YIN_TAU_MIN - 1 :]
+    is_dip = np.zeros_like(search, dtype=bool)
+    is_dip[:, 1:-1] = (search[:, 1:-1] < search[:, :-2]) & (search[:, 1:-1] <= search[:, 2:])
+    candidates = is_dip & (search < YIN_THRESHOLD)
+    best = np.where(candidates.any(axis=1), np.argmax(candidates, axis=1), np.argmin(search, axis=1))
+    rows = np.arange(len(search))
+    inner = np.clip(best, 1, search.shape[1] - 2)
+    left, mid, right = search[rows, inner - 1], search[rows, inner], search[rows, inner + 1]
+    curvature = left + right - 2 * mid
+    safe = np.where(np.abs(curvature) > _EPS, curvature, 1.0)
+    shift = np.where((best == inner) & (np.abs(curvature) > _EPS), np.clip(0.5 * (left - right) / safe, -1, 1), 0.0)
+    tau = best + YIN_TAU_MIN + shift
+    power = window_energy[:, 0] / YIN_WINDOW
+    aperiodicity = np.where(power > _EPS, np.clip(search[rows, best], 0.0, 1.0), 1.0)
+    return SAMPLE_RATE / tau, aperiodicity, power
+
+
+def _pitch_stats(y: np.ndarray, rms_db_max: float) -> list[float]:
+    f0, aperiodicity, power = yin_pitch(y)
+    level = 10 * np.log10(power + _EPS)
+    voiced = (aperiodicity < YIN_THRESHOLD) & (level > max(rms_db_max - 35.0, -60.0))
+    if not voiced.any():
+        return [0.0, 0.0, 0.0, 0.0]
+    semitones = 12 * np.log2(f0[voiced] / 100.0)
+    p10, p90 = np.percentile(semitones, [10, 90])
+    return [float(np.mean(f0[voiced])), float(np.std(semitones)), float(p90 - p10), float(voiced.mean())]
+
+
+def _rhythm(rms_db: np.ndarray, seconds: float) -> list[float]:
+    """Share of quiet frames and number of rises through a mid-level threshold (with 3 dB hysteresis)."""
+    peak = float(rms_db.max())
+    pause_fraction = float(np.mean(rms_db < max(peak - 30.0, -60.0)))
+    p10, p90 = np.percentile(rms_db, [10, 90])
+    threshold = max((p10 + p90) / 2, p90 - 20.0, -60.0)
+    state = np.where(rms_db > threshold + 1.5, 1, np.where(rms_db < threshold - 1.5, 0, -1))
+    known = np.maximum.accumulate(np.where(state >= 0, np.arange(len(state)), 0))
+    filled = np.where(state[known] >= 0, state[known], 0)
+    onsets = int(np.count_nonzero(np.diff(filled) == 1)) + int(filled[0] == 1)
+    return [pause_fraction, onsets / seconds]
+
+
+def extract_features(audio: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Fixed-length float32 feature vector (see the module docstring) of a mono or (frames, channels) clip."""
+    import scipy.fft
+
+    y = np.nan_to_num(to_mono(np.asarray(audio, dtype=np.float32)), nan=0.0, posinf=0.0, neginf=0.0)
+    if sr != SAMPLE_RATE:
+        y = resample(y, int(sr), SAMPLE_RATE)
+    seconds = max(y.size, 1) / SAMPLE_RATE
+    if y.size < _MIN_SAMPLES:
+        y = np.pad(y, (0, _MIN_SAMPLES - y.size))
+    window, mel, dct, freqs = _matrices()
+    raw = _frames(y, N_FFT)
+    spectrum = scipy.fft.rfft(raw * window, axis=1)
+    power = spectrum.real**2 + spectrum.imag**2
+    log_mel = 10 * np.log10(np.maximum(power @ mel, _EPS))
+    mfcc = log_mel @ dct
+    rms_db = 20 * np.log10(np.maximum(np.sqrt(np.mean(raw**2, axis=1)), 10 ** (FLOOR_DB / 20)))
+    zcr = np.count_nonzero(np.diff(np.signbit(raw), axis=1), axis=1) / N_FFT
+    loudness = [rms_db.mean(), rms_db.std(), *np.percentile(rms_db, [10, 90]), rms_db.max()]
+    parts = [
+        *_mean_std(mfcc),
+        *_mean_std(_delta(mfcc)),
+        np.asarray(loudness),
+        np.asarray([zcr.mean(), zcr.std()]),
+        np.asarray(_spectral(power, freqs)),
+        np.asarray(_contrast(power, freqs)),
+        np.asarray(_pitch_stats(y, float(rms_db.max()))),
+        np.asarray(_rhythm(rms_db, seconds)),
+    ]
+    vector = np.concatenate([np.ravel(p) for p in parts]).astype(np.float32)
+    return np.nan_to_num(vector, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def warm_up() -> None:
+    """Import librosa and build the filterbanks (call in a background thread at app start)."""
+    rng = np.random.default_rng(0)
+    extract_features((0.1 * rng.standard_normal(SAMPLE_RATE)).astype(np.float32))
+
+
+# -- files, in parallel, with an on-disk cache ------------------------------------------------
+
+
+def cache_folder(cache_dir: Path) -> Path:
+    """Where this feature set's per-clip vectors live: one `<content sha256>.npy` each."""
+    return Path(cache_dir) / f"{FEATURE_SET_ID}-v{FEATURE_SET_VERSION}"
+
+
+def _read_cached(path: Path) -> np.ndarray | None:
+    try:
+        vector = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    if vector.shape != (N_FEATURES,) or vector.dtype != np.float32 or not np.all(np.isfinite(vector)):
+        log.warning("ignoring unusable feature cache file %s", path)
+        return None
+    return vector
+
+
+def _write_cached(path: Path, vector: np.ndarray) -> None:
+    """Atomic write: a temp file in the same folder, then os.replace."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.save(handle, vector, allow_pickle=False)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        log.warning("cannot write feature cache %s: %s", path, exc)
+
+
+def _featurize_chunk(paths: Sequence[str], cache_files: Sequence[str | None]) -> np.ndarray:
+    """Worker task: load, extract and (optionally) cache a few clips."""
+    out = np.empty((len(paths), N_FEATURES), dtype=np.float32)
+    for row, (path, cache_file) in enumerate(zip(paths, cache_files)):
+        out[row] = extract_features(load_audio(path))
+        if cache_file is not None:
+            _write_cached(Path(cache_file), out[row])
+    return out
+
+
+_MIN_PARALLEL = 16  # fewer files than this are cheaper in-process than starting workers
+_MAX_CHUNK = 16
+
+
+def _chunks(indices: list[int], workers: int) -> list[list[int]]:
+    size = max(1, min(_MAX_CHUNK, -(-len(indices) // (workers * 4))))
+    return [indices[i : i + size] for i in range(0, len(indices), size)]
+
+
+def featurize_files(
+    paths: Sequence[str | Path],
+    *,
+    cache_dir: Path | None,
+    n_jobs: int = -1,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """(N, D) features of audio files, cached by content hash, computed by a process pool in chunks.
+
+    Progress is reported per chunk as ("features", done, total, message); the cancel token is
+    checked between chunks and raises Cancelled (running workers are stopped).
+    """
+    from speakfeed_gui.core.versioning import content_hashes
+
+    report = progress or no_progress
+    paths = [str(p) for p in paths]
+    total = len(paths)
+    out = np.zeros((total, N_FEATURES), dtype=np.float32)
+    cache_files: list[str | None] = [None] * total
+    todo = list(range(total))
+    check_cancel(cancel)
+    if cache_dir is not None and total:
+        folder = cache_folder(Path(cache_dir))
+        folder.mkdir(parents=True, exist_ok=True)
+        todo = []
+        for i, digest in enumerate(content_hashes(paths, cancel=cancel)):
+            cached = _read_cached(folder / f"{digest}.npy")
+            if cached is None:
+                todo.append(i)
+                cache_files[i] = str(folder / f"{digest}.npy")
+            else:
+                out[i] = cached
+    done = total - len(todo)
+    report("features", done, total, f"{done} cached" if done else "")
+    if not todo:
+        return out
+    import joblib
+
+    workers = 1 if len(todo) < _MIN_PARALLEL else min(joblib.effective_n_jobs(n_jobs), len(todo))
+    chunks = _chunks(todo, workers)
+    jobs = [([paths[i] for i in chunk], [cache_files[i] for i in chunk]) for chunk in chunks]
+    if workers == 1:
+        outputs = (_featurize_chunk(p, f) for p, f in jobs)
+    else:
+        log.debug("featurising %d files in %d chunks on %d processes", len(todo), len(chunks), workers)
+        parallel = joblib.Parallel(n_jobs=workers, backend="loky", return_as="generator")
+        outputs = parallel(joblib.delayed(_featurize_chunk)(p, f) for p, f in jobs)
+    try:
+        for chunk, vectors in zip(chunks, outputs):
+            out[chunk] = vectors
+            done += len(chunk)
+            report("features", done, total, Path(paths[chunk[-1]]).name)
+            check_cancel(cancel)
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outputs.close()  # stopping early aborts the pool's remaining tasks
+    return out
