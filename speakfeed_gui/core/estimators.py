@@ -63,7 +63,7 @@ _SPECS: dict[str, tuple[str, tuple[ParamSpec, ...]]] = {
 }
 ESTIMATOR_NAMES: tuple[str, ...] = tuple(_SPECS)
 # Parameters the trainer sets itself; users may not override them.
-_FIXED = {"random_forest": {"n_jobs": -1}, "svm": {"probability": True}}
+_FIXED = {"random_forest": {"n_jobs": -1}}
 
 
 def _check_type(model_type: str) -> None:
@@ -171,6 +171,11 @@ def make_estimator(model_type: str, params: Mapping[str, Any], seed: int) -> Any
     if "random_state" in cls().get_params():
         kwargs.setdefault("random_state", seed)
     try:
-        return cls(**kwargs)
+        estimator = cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise HyperparameterError(f"{model_type}: {exc}") from None
+    if model_type == "svm":  # SVC(probability=True) is deprecated: calibrate explicitly (sigmoid, 3-fold)
+        from sklearn.calibration import CalibratedClassifierCV
+
+        return CalibratedClassifierCV(estimator, ensemble=False, cv=3)
+    return estimator

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import platform
 import re
 import shutil
 import uuid
@@ -62,12 +61,6 @@ def _fit(estimator: Any, X: np.ndarray, y: np.ndarray, progress: ProgressCallbac
     estimator.fit(X, y)
     progress("train", 1, 1, "fitted")
     return estimator
-
-
-def _versions() -> dict[str, str]:
-    import sklearn
-
-    return {"python": platform.python_version(), "numpy": np.__version__, "sklearn": sklearn.__version__}
 
 
 def _artifact_stem(folder: Path, model_type: str) -> str:
@@ -166,6 +159,8 @@ def run_training_experiment(
              + (" (speaker-independent)" if split.grouped else ""))
     from sklearn.preprocessing import StandardScaler
 
+    from speakfeed_gui.core.storage import runtime_versions
+
     scaler = StandardScaler().fit(X[split.train])
     estimator = make_estimator(model_type, params, seed)
     try:
@@ -201,7 +196,7 @@ def run_training_experiment(
                     "skipped": skipped},
         "split": {"grouped": split.grouped, "test_fraction": test_fraction, "seed": seed,
                   "n_train": len(split.train), "n_test": len(split.test)},
-        "versions": _versions(),
+        "versions": runtime_versions(),
         "description": description,
     }
     entry = {

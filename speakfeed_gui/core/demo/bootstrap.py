@@ -103,12 +103,13 @@ def bootstrap(
             tags=TAGS,
         )
         registry = _registry(workspace)
-        current = registry.aliases().get(LIVE_ALIAS)  # re-read: the user may have chosen one meanwhile
-        if current == before and (current is None or _is_demo_default(registry, current)):
-            registry.set_alias(LIVE_ALIAS, model_id)
+        # compare-and-set: if the user chose a live model meanwhile, theirs stays
+        if (before is None or _is_demo_default(registry, before)) and registry.set_alias(
+            LIVE_ALIAS, model_id, only_if=before
+        ):
             log.info("default model %s trained on the demo corpus and aliased %r", model_id, LIVE_ALIAS)
         else:
-            log.info("demo model %s trained; %r left on the user's choice %s", model_id, LIVE_ALIAS, current)
+            log.info("demo model %s trained; %r left on the user's choice", model_id, LIVE_ALIAS)
         return model_id
     finally:
         lock.release()
