@@ -34,7 +34,11 @@ class HyperparameterError(SpeakFeedError):
     """A hyperparameter name, type or value is not accepted by the estimator."""
 
 
-class RegistryError(SpeakFeedError):
+class StorageError(SpeakFeedError):
+    """A file cannot be written (disk full, read-only, permission); the old one is untouched."""
+
+
+class RegistryError(StorageError):
     """The registry file is corrupt, locked too long, or cannot be written."""
 
 
@@ -44,6 +48,10 @@ class IntegrityError(SpeakFeedError):
 
 class DeviceError(SpeakFeedError):
     """No usable audio input device, or the device failed mid-stream."""
+
+
+class SessionError(SpeakFeedError):
+    """A session file is missing, unreadable or not a SpeakFeed session."""
 
 
 class Cancelled(SpeakFeedError):

@@ -20,7 +20,7 @@ import warnings
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-from speakfeed_gui.core.errors import IntegrityError, ModelLoadError, RegistryError, SpeakFeedError
+from speakfeed_gui.core.errors import IntegrityError, ModelLoadError, RegistryError, SpeakFeedError, StorageError
 from speakfeed_gui.core.hashing import sha256_bytes, sha256_file
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def fsync_dir(folder: str | Path) -> None:
 def atomic_open(path: str | Path) -> Iterator[BinaryIO]:
     """A binary file that replaces `path` only if the block ends without error.
 
-    Any OSError (disk full, read-only, permission) becomes one RegistryError line naming the path;
+    Any OSError (disk full, read-only, permission) becomes one StorageError line naming the path;
     the old file is then untouched and no temp file remains.
     """
     path = Path(path)
@@ -103,7 +103,7 @@ def atomic_open(path: str | Path) -> Iterator[BinaryIO]:
         tmp = None
         fsync_dir(path.parent)
     except OSError as exc:
-        raise RegistryError(f"{path}: cannot write ({os_reason(exc)}); the previous file was left unchanged") from None
+        raise StorageError(f"{path}: cannot write ({os_reason(exc)}); the previous file was left unchanged") from None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
@@ -125,7 +125,7 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
     try:
         text = json.dumps(obj, indent=2, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
-        raise RegistryError(f"{path}: cannot write JSON ({exc})") from None
+        raise StorageError(f"{path}: cannot write JSON ({exc})") from None
     atomic_write_text(path, text + "\n")
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from speakfeed_gui.core import storage
-from speakfeed_gui.core.errors import IntegrityError, ModelLoadError, RegistryError
+from speakfeed_gui.core.errors import IntegrityError, ModelLoadError, RegistryError, StorageError
 from speakfeed_gui.core.hashing import sha256_file
 
 
@@ -47,7 +47,7 @@ def test_atomic_write_replaces_content_and_leaves_no_temp(tmp_path: Path) -> Non
 def test_atomic_write_on_full_disk_keeps_old_file(tiny_fs: Path) -> None:
     target = tiny_fs / "model.skops"
     target.write_bytes(b"old content")
-    with pytest.raises(RegistryError, match=r"model\.skops: cannot write \(disk full\)") as info:
+    with pytest.raises(StorageError, match=r"model\.skops: cannot write \(disk full\)") as info:
         storage.atomic_write_bytes(target, os.urandom(200_000))
     assert "\n" not in str(info.value)
     assert target.read_bytes() == b"old content"
@@ -58,21 +58,21 @@ def test_atomic_write_on_read_only_fs_keeps_old_file(tiny_fs: Path) -> None:
     target = tiny_fs / "registry.json"
     target.write_text("{}")
     subprocess.run(["mount", "-o", "remount,ro", str(tiny_fs)], check=True)
-    with pytest.raises(RegistryError, match="read-only file system"):
+    with pytest.raises(StorageError, match="read-only file system"):
         storage.atomic_write_json(target, {"new": True})
     assert target.read_text() == "{}"
 
 
 def test_atomic_write_into_missing_folder_names_path(tmp_path: Path) -> None:
     target = tmp_path / "nope" / "x.json"
-    with pytest.raises(RegistryError, match=r"nope/x\.json: cannot write \(folder does not exist\)"):
+    with pytest.raises(StorageError, match=r"nope/x\.json: cannot write \(folder does not exist\)"):
         storage.atomic_write_json(target, {})
 
 
 def test_atomic_write_refuses_unserialisable_json(tmp_path: Path) -> None:
     target = tmp_path / "x.json"
     target.write_text("{}")
-    with pytest.raises(RegistryError, match="x.json: cannot write JSON"):
+    with pytest.raises(StorageError, match="x.json: cannot write JSON"):
         storage.atomic_write_json(target, {"bad": object()})
     assert target.read_text() == "{}"
 
