@@ -1,0 +1,165 @@
+"""End-of-session summary in the spirit of PowerPoint's Speaker Coach.
+
+`summarize` turns a session document (SessionRecorder.document or load_session) into durations,
+the emotion share over speech windows, the probability timeline, the median of each delivery
+measure against its target band, and a few plain-language observations.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from speakfeed_gui.core.config import DEFAULT_TARGETS
+from speakfeed_gui.core.live.prosody import ProsodyMetrics, band_status
+from speakfeed_gui.core.storage import atomic_write_json
+
+# (metric, status) -> advice; {v} is the session median
+ADVICE: dict[tuple[str, str], str] = {
+    ("pitch_variation_semitones", "low"): "Your pitch varied little ({v:.1f} semitones): add emphasis to key words",
+    ("pitch_variation_semitones", "high"): "Your pitch jumped a lot ({v:.1f} semitones): save big changes for key words",
+    ("loudness_dbfs", "low"): "You were quiet ({v:.0f} dBFS): speak up or move closer to the microphone",
+    ("loudness_dbfs", "high"): "You were very loud ({v:.0f} dBFS): step back from the microphone",
+    ("loudness_variation_db", "low"): "Your volume stayed flat ({v:.1f} dB): get louder or softer to mark important points",
+    ("loudness_variation_db", "high"): "Your volume swung a lot ({v:.1f} dB): keep a steadier level",
+    ("pause_share", "low"): "You rarely paused ({v:.0%} of speaking time): pause after key points to let them land",
+    ("pause_share", "high"): "You paused often ({v:.0%} of speaking time)",
+    ("mean_pause_seconds", "low"): "Your pauses were very short ({v:.2f} s): let them breathe",
+    ("mean_pause_seconds", "high"): "Your pauses were long ({v:.1f} s on average)",
+    ("speaking_rate_sps", "low"): "You spoke slowly ({v:.1f} syllables/s): pick up the pace a little",
+    ("speaking_rate_sps", "high"): "You spoke fast ({v:.1f} syllables/s): slow down",
+    ("words_per_minute", "low"): "You spoke slowly ({v:.0f} words per minute)",
+    ("words_per_minute", "high"): "You spoke fast ({v:.0f} words per minute): slow down",
+    ("filler_per_minute", "high"): "You used filler words often ({v:.1f} per minute)",
+}
+DOMINANT_SHARE = 0.5  # below this no single emotion is called "mostly"
+
+
+@dataclass
+class SessionReport:
+    path: str | None
+    model: str | None
+    status: str
+    started_at: str | None
+    duration_seconds: float
+    speech_seconds: float
+    windows: int
+    speech_windows: int
+    emotion_share: dict[str, float] = field(default_factory=dict)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    prosody: dict[str, float | None] = field(default_factory=dict)
+    prosody_status: dict[str, str | None] = field(default_factory=dict)
+    observations: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _speech_seconds(windows: list[dict[str, Any]]) -> float:
+    """Speech time without counting window overlap twice: each window adds its new part."""
+    total, covered = 0.0, None
+    for w in sorted(windows, key=lambda w: w["t_start"]):
+        start = w["t_start"] if covered is None else max(w["t_start"], covered)
+        new = max(0.0, w["t_end"] - start)
+        total += new * float(w.get("speech_fraction") or 0.0)
+        covered = w["t_end"] if covered is None else max(covered, w["t_end"])
+    return total
+
+
+def _medians(speech: list[dict[str, Any]]) -> dict[str, float | None]:
+    names = list(ProsodyMetrics().to_dict())
+    for w in speech:
+        names += [k for k in (w.get("prosody") or {}) if k not in names]
+    medians: dict[str, float | None] = {}
+    for name in names:
+        values = [w["prosody"].get(name) for w in speech if w.get("prosody")]
+        values = [float(v) for v in values if isinstance(v, (int, float))]
+        medians[name] = round(float(np.median(values)), 3) if values else None
+    return medians
+
+
+def _observations(report: SessionReport, status: str) -> list[str]:
+    notes = []
+    if status == "device_lost":
+        notes.append("The session ended early: the microphone was lost")
+    if not report.speech_windows:
+        notes.append("No speech was detected: check the microphone and its input level")
+        return notes
+    for name, state in report.prosody_status.items():
+        advice = ADVICE.get((name, state or ""))
+        if advice:
+            notes.append(advice.format(v=report.prosody[name]))
+    rated = [s for s in report.prosody_status.values() if s is not None]
+    if rated and all(s == "ok" for s in rated):
+        notes.append("Your delivery stayed within all target bands")
+    if report.emotion_share:
+        ranked = sorted(report.emotion_share.items(), key=lambda kv: -kv[1])
+        label, share = ranked[0]
+        if share >= DOMINANT_SHARE and (len(ranked) == 1 or share > ranked[1][1]):
+            notes.append(f"Mostly {label.replace('_', ' ')} ({share:.0%})")
+        else:
+            mix = ", ".join(f"{k.replace('_', ' ')} {v:.0%}" for k, v in ranked[:3])
+            notes.append(f"Mixed emotions: {mix}")
+    return notes
+
+
+def summarize(session: Mapping[str, Any], targets: Mapping[str, tuple[float, float]] | None = None) -> SessionReport:
+    """The report of one session document against target bands (default: the config defaults)."""
+    targets = targets or DEFAULT_TARGETS
+    windows = list(session.get("windows") or [])
+    speech = [w for w in windows if w.get("is_speech")]
+    classified = [w for w in speech if w.get("prediction")]
+    share: dict[str, float] = {}
+    for w in classified:
+        share[w["label"]] = share.get(w["label"], 0.0) + 1.0 / len(classified)
+    last_end = max((w["t_end"] for w in windows), default=0.0)
+    prosody = _medians(speech)
+    report = SessionReport(
+        path=session.get("path"),
+        model=(session.get("model") or {}).get("name"),
+        status=str(session.get("status", "completed")),
+        started_at=session.get("started_at"),
+        duration_seconds=round(float(max(session.get("duration_seconds") or 0.0, last_end)), 3),
+        speech_seconds=round(_speech_seconds(windows), 3),
+        windows=len(windows),
+        speech_windows=len(speech),
+        emotion_share={k: round(v, 4) for k, v in sorted(share.items(), key=lambda kv: -kv[1])},
+        timeline=[{"t": w["t_end"], "label": w.get("label"), "probabilities": w.get("smoothed")} for w in windows],
+        prosody=prosody,
+        prosody_status=band_status(prosody, targets),
+    )
+    report.observations = _observations(report, report.status)
+    return report
+
+
+def export_json(report: SessionReport, path: str | Path) -> Path:
+    path = Path(path)
+    atomic_write_json(path, report.to_dict())
+    return path
+
+
+def export_csv(session: Mapping[str, Any], path: str | Path) -> Path:
+    """One row per window: times, speech, level, label, prosody measures, smoothed probabilities."""
+    windows = list(session.get("windows") or [])
+    labels: list[str] = []
+    measures = list(ProsodyMetrics().to_dict())
+    for w in windows:
+        labels += [k for k in (w.get("smoothed") or {}) if k not in labels]
+        measures += [k for k in (w.get("prosody") or {}) if k not in measures]
+    base = ["t_start", "t_end", "timestamp", "is_speech", "speech_fraction", "level_dbfs", "label", "confidence"]
+    header = base + measures + [f"p_{label}" for label in labels] + ["transcript"]
+    path = Path(path)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for w in windows:
+            prosody = w.get("prosody") or {}
+            smoothed = w.get("smoothed") or {}
+            row = [w.get(k) for k in base] + [prosody.get(k) for k in measures]
+            row += [smoothed.get(label) for label in labels] + [w.get("transcript")]
+            writer.writerow(["" if v is None else v for v in row])
+    return path

@@ -1,0 +1,163 @@
+"""Voice activity detection: which 32 ms frames of a 16 kHz window hold speech.
+
+`EnergyVAD` needs nothing but numpy and works on any loud enough signal (also test tones);
+`SileroVAD` is the silero-vad network (torch), which ignores music, tones and noise. Both share
+`speech_mask(audio) -> bool per frame`, `frame_seconds` and `speech_fraction(audio)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Protocol
+
+import numpy as np
+
+from speakfeed_gui.core.audio_io import SAMPLE_RATE
+from speakfeed_gui.core.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+FRAME = 512  # samples at 16 kHz: silero's frame, reused by the energy VAD so masks line up
+
+
+class VAD(Protocol):
+    frame_seconds: float
+
+    def speech_mask(self, audio: np.ndarray) -> np.ndarray: ...
+
+    def speech_fraction(self, audio: np.ndarray) -> float: ...
+
+
+def frame_db(audio: np.ndarray, frame: int = FRAME) -> np.ndarray:
+    """RMS level in dBFS of consecutive non-overlapping frames (a last partial frame included)."""
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.size == 0:
+        return np.zeros(0)
+    n = -(-audio.size // frame)
+    padded = np.zeros(n * frame, dtype=np.float64)
+    padded[: audio.size] = audio
+    power = np.mean(np.square(padded.reshape(n, frame)), axis=1)
+    if audio.size % frame:  # the last frame's mean over its real samples only
+        tail = audio.size % frame
+        power[-1] *= frame / tail
+    return 10.0 * np.log10(np.maximum(power, 1e-10))
+
+
+class _MaskFraction:
+    frame_seconds = FRAME / SAMPLE_RATE
+
+    def speech_mask(self, audio: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def speech_fraction(self, audio: np.ndarray) -> float:
+        mask = self.speech_mask(audio)
+        return float(mask.mean()) if mask.size else 0.0
+
+
+class EnergyVAD(_MaskFraction):
+    """Frames louder than an adaptive noise floor by `margin_db`.
+
+    The floor follows the quietest tenth of each analysed window: it drops at once and rises
+    by at most `rise_db_per_s` of analysed audio, so a long vowel does not become "noise". The
+    threshold is clamped to [`min_db`, `max_db`] dBFS: digital silence never counts as speech
+    and a loud voice always does.
+    """
+
+    def __init__(
+        self,
+        margin_db: float = 12.0,
+        min_db: float = -50.0,
+        max_db: float = -30.0,
+        rise_db_per_s: float = 2.0,
+    ) -> None:
+        self.margin_db = margin_db
+        self.min_db = min_db
+        self.max_db = max_db
+        self.rise_db_per_s = rise_db_per_s
+        self.noise_floor_db: float | None = None
+
+    def reset(self) -> None:
+        self.noise_floor_db = None
+
+    @property
+    def threshold_db(self) -> float:
+        floor = self.noise_floor_db if self.noise_floor_db is not None else self.min_db - self.margin_db
+        return float(np.clip(floor + self.margin_db, self.min_db, self.max_db))
+
+    def speech_mask(self, audio: np.ndarray) -> np.ndarray:
+        levels = frame_db(audio)
+        if levels.size == 0:
+            return np.zeros(0, dtype=bool)
+        quiet = float(np.percentile(levels, 10))
+        if self.noise_floor_db is None or quiet < self.noise_floor_db:
+            self.noise_floor_db = quiet
+        else:
+            seconds = np.asarray(audio).size / SAMPLE_RATE
+            self.noise_floor_db = min(quiet, self.noise_floor_db + self.rise_db_per_s * seconds)
+        return levels > self.threshold_db
+
+
+class SileroVAD(_MaskFraction):
+    """The silero-vad network on 512-sample frames; speech where its probability > `threshold`."""
+
+    def __init__(self, threshold: float = 0.5) -> None:
+        self.threshold = threshold
+        self._model = load_silero()
+
+    def speech_probabilities(self, audio: np.ndarray) -> np.ndarray:
+        import torch
+
+        audio = np.ascontiguousarray(audio, dtype=np.float32)
+        if audio.size == 0:
+            return np.zeros(0)
+        with torch.inference_mode():
+            probs = self._model.audio_forward(torch.from_numpy(audio), SAMPLE_RATE)
+        return probs.numpy()[0]
+
+    def speech_mask(self, audio: np.ndarray) -> np.ndarray:
+        return self.speech_probabilities(audio) > self.threshold
+
+
+def load_silero():
+    """Load the network from the wheel (offline), keeping this process's torch thread count.
+
+    Importing silero_vad sets torch to one thread for the whole process, which would slow
+    training and torch models elsewhere in the app; the previous count is restored.
+    """
+    try:
+        import torch
+    except ImportError:
+        raise ModelLoadError("live.vad: silero needs torch and silero-vad (pip install 'speakfeed[hf]'); use vad: energy") from None
+    threads = torch.get_num_threads()
+    try:
+        from silero_vad import load_silero_vad
+    except ImportError:
+        raise ModelLoadError("live.vad: silero needs the silero-vad package (pip install 'speakfeed[hf]'); use vad: energy") from None
+    finally:
+        torch.set_num_threads(threads)
+    with warnings.catch_warnings():  # its loader uses deprecated importlib/jit calls; nothing for users to fix
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return load_silero_vad()
+
+
+def silero_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("silero_vad") is not None and importlib.util.find_spec("torch") is not None
+
+
+def make_vad(kind: str = "auto") -> VAD:
+    """`auto`: silero when installed, else the energy VAD; `silero` / `energy` explicitly."""
+    if kind == "energy":
+        return EnergyVAD()
+    if kind == "silero":
+        return SileroVAD()
+    if kind == "auto":
+        if silero_available():
+            try:
+                return SileroVAD()
+            except Exception as exc:  # a broken torch install must not stop live feedback
+                log.warning("silero VAD unavailable (%s); using the energy VAD", exc)
+        return EnergyVAD()
+    raise ValueError(f"unknown VAD kind {kind!r}; expected auto, silero or energy")

@@ -1,0 +1,127 @@
+"""`speakfeed analyze` and `speakfeed live` from the command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from speakfeed_gui.cli import main
+from speakfeed_gui.core.audio_io import write_wav
+from speakfeed_gui.core.live.session import list_sessions, load_session
+from speakfeed_gui.core.workspace import init_workspace
+from tests.live.conftest import SR, harmonic, silence, syllables
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    return init_workspace(tmp_path / "ws")
+
+
+def test_analyze_writes_a_session_and_prints_the_report(workspace, tmp_path, capsys):
+    wav = tmp_path / "talk.wav"
+    write_wav(wav, np.concatenate([silence(1.0), syllables(170, 4.0, amp=0.3), silence(1.0)]), SR)
+    code = main(["--workspace", str(workspace.root), "analyze", str(wav), "--model", "dummy", "--vad", "energy"])
+    out = capsys.readouterr().out
+    assert code == 0
+    [session] = list_sessions(workspace.sessions_dir)
+    data = load_session(session["path"])
+    assert data["status"] == "completed" and data["source"] == str(wav.resolve())
+    assert data["settings"]["vad"] == "energy" and data["model"]["name"] == "dummy"
+    assert len(data["windows"]) == 9  # 6 s, 2 s windows every 0.5 s (models.yaml defaults)
+    assert f"session: {session['path']}  (completed)" in out
+    assert "speaking_rate_sps" in out and "- Your pitch varied little" in out
+
+
+def test_analyze_json_and_out_folder(workspace, tmp_path, capsys):
+    import json
+
+    wav = tmp_path / "tone.wav"
+    write_wav(wav, harmonic(220, 2.5, amp=0.3), SR)
+    out_dir = tmp_path / "elsewhere"
+    code = main(["--workspace", str(workspace.root), "analyze", str(wav), "--model", "dummy", "--vad", "energy",
+                 "--out", str(out_dir), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["windows"] == 2 and report["speech_windows"] == 2
+    assert Path(report["path"]).parent == out_dir
+    assert not workspace.sessions_dir.exists()
+
+
+def test_analyze_bad_input_is_one_line(workspace, tmp_path, capsys):
+    code = main(["--workspace", str(workspace.root), "analyze", str(tmp_path / "missing.wav"), "--model", "dummy"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip() == f"speakfeed: error: {tmp_path / 'missing.wav'}: audio file not found"
+    code = main(["--workspace", str(workspace.root), "analyze", str(tmp_path / "missing.wav"), "--model", "nope"])
+    assert code == 2
+
+
+def test_no_input_device_is_one_line_without_traceback(workspace, tmp_path):
+    """With no sound card and no sound server PortAudio lists nothing."""
+    if Path("/proc/asound/cards").exists() and "no soundcards" not in Path("/proc/asound/cards").read_text():
+        pytest.skip("this machine has a sound card")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE")}
+    env.update(PULSE_SERVER=f"unix:{tmp_path}/none", HOME=str(tmp_path), XDG_RUNTIME_DIR=str(tmp_path))
+    run = lambda *args: subprocess.run(
+        [sys.executable, "-m", "speakfeed_gui", "--workspace", str(workspace.root), "live", *args],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    live = run("--model", "dummy")
+    assert live.returncode == 2
+    assert live.stderr.strip().splitlines()[-1] == (
+        "speakfeed: error: no audio input device found; connect a microphone (PortAudio lists no input devices)"
+    )
+    assert "Traceback" not in live.stderr
+    listing = run("--list-devices")
+    assert listing.returncode == 1 and "no audio input devices found" in listing.stderr
+
+
+@pytest.mark.mic
+def test_live_in_the_terminal(virtual_mic, mic_feeder, workspace, capsys):
+    mic_feeder.play(np.concatenate([silence(0.5), harmonic(200, 2.5, amp=0.2)]))
+    code = main(["--workspace", str(workspace.root), "live", "--model", "dummy", "--device", "pulse",
+                 "--seconds", "3", "--vad", "energy", "--record"])
+    captured = capsys.readouterr()
+    assert code == 0
+    lines = [line for line in captured.out.splitlines() if line.strip().endswith("Hz") or "dBFS" in line]
+    assert len(lines) >= 2  # windows end at 2.0, 2.5, 3.0 s of audio
+    assert any("pitch   200 Hz" in line for line in lines)
+    [session] = list_sessions(workspace.sessions_dir)
+    assert session["status"] == "completed" and session["windows"] == len(lines)
+    assert (workspace.sessions_dir / session["audio_file"]).stat().st_size > 2 * SR * 2
+    assert "listening on pulse (ALSA) at 16000 Hz with dummy" in captured.err
+
+
+@pytest.mark.mic
+def test_list_devices(virtual_mic, workspace, capsys):
+    assert main(["--workspace", str(workspace.root), "live", "--list-devices"]) == 0
+    out = capsys.readouterr().out
+    assert "pulse" in out and "ALSA" in out
+
+
+@pytest.mark.mic
+def test_ctrl_c_stops_live_cleanly(virtual_mic, mic_feeder, workspace):
+    import signal
+    import time
+
+    mic_feeder.play(harmonic(200, 30.0, amp=0.2))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "speakfeed_gui", "--workspace", str(workspace.root), "live", "--model", "dummy",
+         "--device", "pulse", "--vad", "energy"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        first = proc.stdout.readline()  # the first analysed window
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert "dBFS" in first
+    assert proc.returncode == 0 and "Traceback" not in err
+    [session] = list_sessions(workspace.sessions_dir)
+    assert session["status"] == "completed" and session["windows"] >= 1
+    assert f"session: {session['path']}  (completed)" in out

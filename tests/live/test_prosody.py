@@ -1,0 +1,136 @@
+"""Prosody on synthetic signals with known answers (friture's pitch-tracker test style)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from speakfeed_gui.core.config import DEFAULT_TARGETS
+from speakfeed_gui.core.live import prosody as P
+from speakfeed_gui.core.live.vad import FRAME, EnergyVAD
+from tests.live.conftest import SR, harmonic, silence, syllables
+
+FRAME_S = FRAME / SR
+
+
+def semitones(a: float, b: float) -> float:
+    return abs(12 * np.log2(a / b))
+
+
+@pytest.mark.parametrize("f0", [110.0, 200.0, 320.0])
+def test_pitch_of_a_known_tone_within_a_semitone(f0):
+    track = P.pitch_track(harmonic(f0, 1.0), SR)
+    assert track.voiced.mean() > 0.9
+    assert semitones(np.nanmedian(track.f0), f0) < 1.0
+
+
+def test_pitch_at_another_sample_rate():
+    track = P.pitch_track(harmonic(180.0, 1.0, sr=44100), 44100)
+    assert semitones(np.nanmedian(track.f0), 180.0) < 1.0
+
+
+def test_noise_and_silence_are_unvoiced():
+    noise = (0.05 * np.random.default_rng(0).standard_normal(SR)).astype(np.float32)
+    assert P.pitch_track(noise, SR).voiced.mean() < 0.1
+    assert not P.pitch_track(silence(1.0), SR).voiced.any()
+    assert P.pitch_variation_semitones(P.pitch_track(silence(1.0), SR).f0) is None
+
+
+def test_flat_tone_has_no_pitch_variation_but_a_glide_has():
+    flat = P.pitch_variation_semitones(P.pitch_track(harmonic(200.0, 2.0), SR).f0)
+    glide = P.pitch_variation_semitones(P.pitch_track(harmonic(np.geomspace(150, 300, 2 * SR), 2.0), SR).f0)
+    assert flat < 0.2
+    # an even glide over one octave: std of a uniform 12-semitone spread = 12 / sqrt(12)
+    assert glide == pytest.approx(12 / np.sqrt(12), abs=0.4)
+
+
+def test_louder_passage_is_louder_by_the_gain():
+    quiet, loud = harmonic(200.0, 1.0, amp=0.05), harmonic(200.0, 1.0, amp=0.2)
+    audio = np.concatenate([quiet, loud])
+    mask = np.zeros(-(-audio.size // FRAME), dtype=bool)
+    half = mask.size // 2
+    mask[:half] = True
+    db_quiet = P.loudness_dbfs(audio, mask)
+    mask[:] = False
+    mask[half + 1 :] = True
+    db_loud = P.loudness_dbfs(audio, mask)
+    assert db_loud - db_quiet == pytest.approx(20 * np.log10(4), abs=0.3)
+    assert P.loudness_dbfs(quiet) == pytest.approx(db_quiet, abs=0.3)
+
+
+def test_loudness_variation_of_steady_versus_alternating_level():
+    steady = harmonic(200.0, 2.0, amp=0.1)
+    step = np.concatenate([harmonic(200.0, 1.0, amp=0.05), harmonic(200.0, 1.0, amp=0.2)])
+    everywhere = np.ones(-(-steady.size // FRAME), dtype=bool)
+    assert P.loudness_variation_db(steady, everywhere) < 0.5
+    # two equal halves 12 dB apart: standard deviation 6 dB
+    assert P.loudness_variation_db(step, everywhere) == pytest.approx(6.0, abs=0.5)
+
+
+def test_pauses_counted_on_a_mask_with_known_gaps():
+    frames = lambda seconds: int(round(seconds / FRAME_S))
+    mask = np.concatenate(
+        [np.zeros(frames(0.5)), np.ones(frames(1.0)), np.zeros(frames(0.48)), np.ones(frames(1.0)),
+         np.zeros(frames(0.1)), np.ones(frames(0.5)), np.zeros(frames(0.8)), np.ones(frames(0.5)), np.zeros(frames(1.0))]
+    ).astype(bool)
+    stats = P.pauses(mask, FRAME_S, min_pause=0.25)
+    assert stats.count == 2  # the 0.1 s dip is too short; leading/trailing silence is no pause
+    assert stats.mean_seconds == pytest.approx((0.48 + 0.8) / 2, abs=FRAME_S)
+    assert stats.share == pytest.approx((0.48 + 0.8) / (1 + 0.48 + 1 + 0.1 + 0.5 + 0.8 + 0.5), abs=0.02)
+    assert P.pauses(np.zeros(10, dtype=bool), FRAME_S) == P.PauseStats(0, None, None)
+
+
+def test_pauses_found_through_the_energy_vad():
+    audio = np.concatenate([harmonic(200, 1.0), silence(0.6), harmonic(200, 1.0), silence(0.4), harmonic(200, 1.0)])
+    stats = P.pauses(EnergyVAD().speech_mask(audio), FRAME_S)
+    assert stats.count == 2
+    assert stats.mean_seconds == pytest.approx(0.5, abs=0.07)
+
+
+@pytest.mark.parametrize("rate", [3.0, 4.0, 6.0])
+def test_speaking_rate_of_amplitude_modulated_voice(rate):
+    audio = syllables(180.0, 3.0, rate_hz=rate)
+    mask = EnergyVAD().speech_mask(audio)
+    assert P.speaking_rate_sps(audio, SR, mask) == pytest.approx(rate, rel=0.12)
+
+
+def test_speaking_rate_needs_voice():
+    noise = (0.1 * np.random.default_rng(2).standard_normal(3 * SR)).astype(np.float32)
+    t = np.arange(noise.size) / SR
+    bursts = (noise * (0.5 - 0.5 * np.cos(2 * np.pi * 4 * t))).astype(np.float32)
+    assert P.speaking_rate_sps(bursts, SR, np.ones(bursts.size // FRAME, dtype=bool)) == 0.0
+    assert P.speaking_rate_sps(silence(1.0), SR, np.zeros(32, dtype=bool)) is None
+
+
+def test_measure_prosody_and_band_status():
+    audio = np.concatenate([syllables(150.0, 1.0, amp=0.3), silence(0.5), syllables(150.0, 1.0, amp=0.3)])
+    mask = EnergyVAD().speech_mask(audio)
+    metrics = P.measure_prosody(audio, SR, mask, FRAME_S)
+    assert semitones(metrics.pitch_hz, 150.0) < 1.0
+    assert metrics.pause_count == 1
+    status = P.band_status(metrics, DEFAULT_TARGETS)
+    assert status["pitch_variation_semitones"] == "low"  # a monotone voice
+    assert status["speaking_rate_sps"] == "ok"
+    assert "words_per_minute" not in status  # transcript measures only when present
+    assert P.band_status({"loudness_dbfs": -50.0, "pause_share": None}, DEFAULT_TARGETS) == {
+        "loudness_dbfs": "low",
+        "pause_share": None,
+    }
+    assert P.ProsodyMetrics.from_dict(metrics.to_dict()) == metrics
+
+
+def test_measure_prosody_of_silence_is_undefined_not_nan():
+    metrics = P.measure_prosody(silence(1.0), SR, np.zeros(32, dtype=bool), FRAME_S)
+    assert metrics.pitch_hz is None and metrics.speaking_rate_sps is None and metrics.pause_share is None
+    assert metrics.loudness_dbfs == -100.0
+
+
+def test_speaking_rate_over_sliding_windows_has_no_edge_bias():
+    """Windows cut syllables at both ends; over many window phases the mean stays near the true rate."""
+    audio = syllables(180.0, 6.0, rate_hz=4.0, amp=0.2)
+    rates = []
+    for start in np.arange(0.0, 3.9, 0.13):
+        window = audio[int(start * SR) : int(start * SR) + 2 * SR]
+        rates.append(P.speaking_rate_sps(window, SR, EnergyVAD().speech_mask(window)))
+    assert np.mean(rates) == pytest.approx(4.0, rel=0.06)
+    assert min(rates) >= 3.4 and max(rates) <= 4.6

@@ -1,0 +1,123 @@
+"""Session files: atomic, periodic, complete, reloadable; recordings; readable errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from speakfeed_gui.core.live.analyzer import analyze_array
+from speakfeed_gui.core.live.session import SessionError, SessionRecorder, list_sessions, load_session
+from speakfeed_gui.core.live.vad import EnergyVAD
+from tests.live.conftest import SR, live_settings, silence, syllables
+
+
+def recorder_for(folder, model, **kwargs) -> SessionRecorder:
+    return SessionRecorder(folder, model_info=model.get_model_info(), settings=asdict(live_settings()), **kwargs)
+
+
+@pytest.fixture(scope="module")
+def results(dummy_model):
+    audio = np.concatenate([silence(1.0), syllables(180, 2.0), silence(1.0)])
+    return analyze_array(audio, SR, dummy_model, live_settings(), vad=EnergyVAD())
+
+
+def test_session_file_written_complete_and_reloadable(tmp_path, dummy_model, results):
+    recorder = recorder_for(tmp_path / "pipeline_results", dummy_model)
+    assert re.fullmatch(r"pipeline_results_\d{8}_\d{6}\.json", recorder.path.name)
+    assert load_session(recorder.path)["status"] == "recording"  # exists from the first moment
+    for result in results:
+        recorder.append(result)
+    path = recorder.close()
+
+    data = load_session(path)
+    assert data["status"] == "completed" and data["message"] is None
+    assert data["model"]["name"] == "dummy" and data["model"]["version"] == "1.0"
+    assert data["settings"]["window_seconds"] == 1.0 and data["settings"]["targets"]["pause_share"] == [0.05, 0.35]
+    assert data["started_at"] <= data["ended_at"]
+    assert data["duration_seconds"] == pytest.approx(results[-1].t_end)
+    assert len(data["windows"]) == len(results)
+    first_speech = next(w for w in data["windows"] if w["is_speech"])
+    assert first_speech["prediction"]["probabilities"] and first_speech["smoothed"]
+    assert first_speech["prosody"]["pitch_hz"] == pytest.approx(180, rel=0.06)
+    assert all("timestamp" in w for w in data["windows"])
+    assert not list(tmp_path.rglob("*.tmp"))  # no temp files left behind
+
+
+def test_partial_file_on_disk_mid_session(tmp_path, dummy_model, results):
+    recorder = recorder_for(tmp_path, dummy_model, add_timestamps=False, flush_seconds=0.0)
+    for result in results[:3]:
+        recorder.append(result)
+    mid = load_session(recorder.path)  # the app could crash now: three windows are safe
+    assert mid["status"] == "recording" and len(mid["windows"]) == 3
+    assert "timestamp" not in mid["windows"][0]
+    recorder.close("device_lost", message="input device pulse stopped delivering audio")
+    recorder.append(results[3])  # late results after close are ignored
+    final = load_session(recorder.path)
+    assert final["status"] == "device_lost" and final["message"].startswith("input device pulse")
+    assert len(final["windows"]) == 3
+
+
+def test_flushes_wait_for_flush_seconds(tmp_path, dummy_model, results):
+    recorder = recorder_for(tmp_path, dummy_model, flush_seconds=60.0)
+    for result in results:
+        recorder.append(result)
+    assert load_session(recorder.path)["windows"] == []
+    recorder.flush()
+    assert len(load_session(recorder.path)["windows"]) == len(results)
+
+
+def test_recording_is_written_incrementally(tmp_path, dummy_model):
+    recorder = recorder_for(tmp_path, dummy_model, record_audio=True, sample_rate=SR, flush_seconds=0.0)
+    tone = syllables(200, 0.5)
+    recorder.write_audio(tone)
+    recorder.flush()
+    assert sf.info(str(recorder.audio_path)).frames == tone.size  # playable while recording
+    recorder.write_audio(tone)
+    recorder.close()
+    audio, rate = sf.read(str(recorder.audio_path), dtype="float32")
+    assert rate == SR and audio.size == 2 * tone.size
+    np.testing.assert_allclose(audio[: tone.size], tone, atol=1 / 32767)
+    assert load_session(recorder.path)["audio_file"] == recorder.audio_path.name
+
+
+def test_two_sessions_in_the_same_second_get_different_files(tmp_path, dummy_model):
+    a, b = recorder_for(tmp_path, dummy_model), recorder_for(tmp_path, dummy_model)
+    assert a.path != b.path
+    a.close()
+    b.close("error", message="model crashed")
+    listed = list_sessions(tmp_path)
+    assert {s["path"] for s in listed} == {str(a.path), str(b.path)}
+    assert {s["status"] for s in listed} == {"completed", "error"}
+    assert listed[0]["model"] == "dummy"
+
+
+def test_load_session_errors_are_one_line(tmp_path):
+    cases = {
+        "missing.json": None,
+        "broken.json": "{not json",
+        "other.json": json.dumps({"format": "something-else"}),
+        "status.json": json.dumps({"format": "speakfeed-session", "status": "paused", "windows": []}),
+        "windows.json": json.dumps({"format": "speakfeed-session", "status": "completed", "windows": [{"t_start": "a"}]}),
+    }
+    expected = {
+        "missing.json": "session file not found",
+        "broken.json": "session file is not valid JSON (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))",
+        "other.json": 'not a SpeakFeed session file (expected "format": "speakfeed-session")',
+        "status.json": "status: expected one of recording, completed, device_lost, error, got 'paused'",
+        "windows.json": "windows[0]: expected an object with numeric t_start and t_end",
+    }
+    for name, text in cases.items():
+        path = tmp_path / name
+        if text is not None:
+            path.write_text(text)
+        with pytest.raises(SessionError) as info:
+            load_session(path)
+        message = str(info.value)
+        assert message == f"{path}: {expected[name]}" and "\n" not in message
+    (tmp_path / "pipeline_results_broken.json").write_text("{")
+    assert list_sessions(tmp_path) == []  # unreadable files are skipped, not fatal
