@@ -227,6 +227,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
+        self.live_tab.shutdown()  # a running session is stopped and saved before workers are torn down
         Worker.shutdown_all()
         self.context.shutdown()
         super().closeEvent(event)
