@@ -76,24 +76,35 @@ def list_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _section(mapping: object, key: str) -> dict:
+    """mapping[key] when it is a JSON object, else {} (metadata written by older or foreign versions)."""
+    value = mapping.get(key) if isinstance(mapping, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
 def show(args: argparse.Namespace) -> int:
     from speakfeed_gui.core.storage import read_json
 
     entry = _registry(args).get_model_info(args.model)
-    metadata = read_json(Path(entry["metadata_path"]), "model metadata")
+    metadata = read_json(Path(entry["metadata_path"]), "model metadata") if entry.get("metadata_path") else {}
     if args.json:
         print_json({"entry": entry, "metadata": metadata})
         return 0
     for key in ("id", "model_name", "experiment_name", "version", "model_type", "accuracy", "macro_f1",
                 "labels", "aliases", "tags", "description", "created_at", "model_path"):
         print(f"{key:>16}: {_fmt(entry.get(key)) if not isinstance(entry.get(key), list) else ', '.join(entry[key])}")
-    print(f"{'hyperparameters':>16}: {metadata['model_info']['hyperparameters']}")
-    split = metadata.get("split", {})
+    if not metadata:
+        print(f"{'metadata':>16}: none recorded")
+        return 0
+    print(f"{'hyperparameters':>16}: {_section(metadata, 'model_info').get('hyperparameters')}")
+    split = _section(metadata, "split")
     print(f"{'split':>16}: {split.get('n_train')} train / {split.get('n_test')} test, "
           f"{'speaker-independent' if split.get('grouped') else 'speakers mixed'}")
-    per_class = metadata["evaluation_results"]["per_class"]
+    per_class = _section(_section(metadata, "evaluation_results"), "per_class")
+    per_class = {k: v for k, v in per_class.items() if isinstance(v, dict)}
     print_table(["label", "precision", "recall", "f1", "support"],
-                [(k, _fmt(v["precision"]), _fmt(v["recall"]), _fmt(v["f1"]), v["support"]) for k, v in per_class.items()])
+                [(k, _fmt(v.get("precision")), _fmt(v.get("recall")), _fmt(v.get("f1")), v.get("support"))
+                 for k, v in per_class.items()])
     return 0
 
 

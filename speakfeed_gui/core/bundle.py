@@ -4,7 +4,7 @@ A bundle is a zip holding `manifest.json` (format version, the registry entry wi
 and each file's name, role and sha256) next to the model's files, flat. Importing treats the file
 as hostile: it is refused before anything is written or loaded unless every member is a plain
 .skops or .json file of sane size, listed in the manifest with a matching sha256, and every skops
-file holds only allowed types. Pickle/joblib files are refused by name and never opened.
+file holds only allowed types and loads. Pickle/joblib files are refused by name and never opened.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from speakfeed_gui.core.errors import IntegrityError, RegistryError
-from speakfeed_gui.core.registry import FILES_KEY, PATH_KEYS, ModelRegistry
-from speakfeed_gui.core.storage import atomic_open, audit_skops, fsync_dir, os_reason, read_json, verify_sha256
+from speakfeed_gui.core.errors import IntegrityError, ModelLoadError, RegistryError, StorageError
+from speakfeed_gui.core.registry import FILES_KEY, PATH_KEYS, ModelRegistry, entry_problem
+from speakfeed_gui.core.storage import atomic_open, fsync_dir, load_estimator, os_reason, read_json, verify_sha256
 
 log = logging.getLogger(__name__)
 
@@ -181,8 +181,8 @@ def _read_manifest(bundle: Path, archive: zipfile.ZipFile, members: set[str]) ->
         raise IntegrityError(f"{bundle}: {MANIFEST} is over {MAX_MANIFEST_BYTES} bytes; refused")
     try:
         manifest = json.loads(raw)
-    except ValueError as exc:
-        raise IntegrityError(f"{bundle}: {MANIFEST} is not valid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:
+        raise IntegrityError(f"{bundle}: {MANIFEST} is not valid JSON ({str(exc).splitlines()[0][:200]})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise IntegrityError(f"{bundle}: {MANIFEST} is not a SpeakFeed bundle manifest")
     version = manifest.get("format_version")
@@ -197,6 +197,9 @@ def _read_manifest(bundle: Path, archive: zipfile.ZipFile, members: set[str]) ->
     )
     if not ok:
         raise IntegrityError(f"{bundle}: {MANIFEST} has a malformed 'entry' or 'files' list")
+    problem = entry_problem({k: v for k, v in manifest["entry"].items() if k not in _LOCAL_KEYS})
+    if problem:
+        raise IntegrityError(f"{bundle}: {MANIFEST} entry: {problem}; refused")
     listed = [f["name"] for f in files]
     unlisted, absent = sorted(members - {MANIFEST} - set(listed)), sorted(set(listed) - members)
     if unlisted:
@@ -326,6 +329,10 @@ def import_bundle(
             raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
         raise IntegrityError(f"{bundle}: damaged zip archive ({type(exc).__name__}: {exc}); refused") from None
+    except OSError as exc:  # reading the bundle or writing the staged copy (disk full, read-only...)
+        raise StorageError(
+            f"{bundle}: cannot import into {registry.folder} ({os_reason(exc)}); nothing was imported"
+        ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -355,15 +362,19 @@ def _check_archive(
 
 
 def _check_contents(bundle: Path, staging: Path, files: list[dict[str, Any]], staged_entry: dict[str, Any]) -> None:
-    """After every hash matched: JSON files must parse, skops files may hold only allowed types."""
+    """After every hash matched: JSON files must parse, skops files may hold only allowed types and must load.
+
+    The trial load (allowed types only, so it cannot run code) refuses what the audit cannot see, e.g. a
+    stored array that is a pickled object array: no model is listed that would fail to load.
+    """
     for record in files:
         path = staging / record["name"]
         try:
             if record["name"].endswith(".json"):
                 read_json(path, "bundled JSON file", error=IntegrityError)
             else:
-                audit_skops(path)
-        except IntegrityError as exc:
+                load_estimator(path)  # audits the types first
+        except (IntegrityError, ModelLoadError) as exc:
             raise IntegrityError(f"{bundle}: {str(exc).replace(str(path), repr(record['name']))}; refused") from None
     try:
         _verify_entry(staged_entry, strict=False)

@@ -6,6 +6,7 @@ expected, e.g. ``models.yaml: models.dummy.confidence_threshold: expected a numb
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -137,7 +138,7 @@ def _read_model(reader: _Reader, name: str, raw: Any) -> ModelSpec:
     if "type" not in data:
         raise ConfigError(f"{reader.path}: {prefix}.type: missing; expected one of {', '.join(sorted(MODEL_TYPES))}")
     mtype = data["type"]
-    if mtype not in MODEL_TYPES:
+    if not isinstance(mtype, str) or mtype not in MODEL_TYPES:
         raise ConfigError(
             f"{reader.path}: {prefix}.type: unknown model type {mtype!r}; known types: {', '.join(sorted(MODEL_TYPES))}"
         )
@@ -169,7 +170,7 @@ def _read_targets(reader: _Reader, raw: Any) -> dict[str, tuple[float, float]]:
         if key not in DEFAULT_TARGETS:
             raise ConfigError(f"{reader.path}: {where}: unknown metric; valid metrics: {', '.join(DEFAULT_TARGETS)}")
         ok = isinstance(band, (list, tuple)) and len(band) == 2
-        ok = ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in band)
+        ok = ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in band)
         if not ok or band[0] > band[1]:
             raise reader.fail(where, "a [low, high] pair of numbers with low <= high", band)
         targets[key] = (float(band[0]), float(band[1]))
@@ -213,7 +214,7 @@ def parse_config(data: Any, path: Path) -> AppConfig:
         raise ConfigError(f"{path}: models: missing or empty; expected a mapping of model names to settings")
     models = {str(name): _read_model(reader, str(name), raw) for name, raw in raw_models.items()}
     default = root.get("default_model")
-    if default not in models:
+    if not isinstance(default, str) or default not in models:
         raise reader.fail("default_model", f"one of the configured models ({', '.join(models)})", default)
     pipeline = reader.mapping(root.get("pipeline"), "pipeline")
     pre = reader.mapping(pipeline.get("preprocessing"), "pipeline.preprocessing")
@@ -253,4 +254,8 @@ def load_config(path: str | Path) -> AppConfig:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
+    except (ValueError, OverflowError) as exc:  # PyYAML's constructors: a date like 2024-13-45, a 5000-digit number
+        raise ConfigError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
     return parse_config(data, path)

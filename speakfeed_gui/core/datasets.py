@@ -37,6 +37,7 @@ RAVDESS_EMOTIONS = {
     "07": "disgust",
     "08": "surprised",
 }
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _RAVDESS_NAME = re.compile(r"^\d{2}(-\d{2}){6}$")
 _ACTOR_FOLDER = re.compile(r"^actor[_-]?\d+$", re.IGNORECASE)
 LAYOUTS_HELP = (
@@ -137,14 +138,22 @@ def _load_csv(csv_path: Path) -> Dataset:
             if not cells[column]:
                 raise DatasetError(f"{where} '{column}': empty {column}")
         label = cells["label"]
-        clip_path = Path(cells["path"]).expanduser()
-        clip_path = (clip_path if clip_path.is_absolute() else csv_path.parent / clip_path).resolve()
+        for column in ("label", "speaker"):
+            if _CONTROL.search(cells.get(column) or ""):
+                raise DatasetError(f"{where} '{column}': {cells[column]!r} holds a line break or control character")
+        try:
+            clip_path = Path(cells["path"]).expanduser()
+            clip_path = (clip_path if clip_path.is_absolute() else csv_path.parent / clip_path).resolve()
+            is_file = clip_path.is_file()
+        except (OSError, ValueError, RuntimeError) as exc:  # NUL byte, name too long, unknown ~user...
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise DatasetError(f"{where} 'path': {cells['path'][:80]!r} is not a usable file path ({reason})") from None
         if clip_path in seen:
             first_line, first_label = seen[clip_path]
             what = "duplicate row" if first_label == label else f"listed again with another label ({first_label!r})"
             raise DatasetError(f"{where} 'path': {what}: {cells['path']!r} is already on line {first_line}")
         seen[clip_path] = (line, label)
-        if clip_path.is_file():
+        if is_file:
             clips.append(Clip(clip_path, label, cells.get("speaker") or None))
         else:
             problems.append(Problem(clip_path, f"file not found (listed on line {line} of {csv_path.name})"))

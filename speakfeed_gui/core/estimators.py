@@ -158,7 +158,21 @@ def validate_hyperparameters(model_type: str, params: Mapping[str, Any] | None) 
     for name, value in (params or {}).items():
         where = f"{model_type}.{name}"
         result[name] = _coerce(specs[name], value, where) if name in specs else _parse_scalar(value)
+    if extra:
+        _check_with_sklearn(model_type, {name: result[name] for name in extra})
     return result
+
+
+def _check_with_sklearn(model_type: str, extra: Mapping[str, Any]) -> None:
+    """Let scikit-learn's own parameter constraints judge the uncurated values now, not after featurising."""
+    estimator = _estimator_class(model_type)(**extra)
+    check = getattr(estimator, "_validate_params", None)  # sklearn >= 1.2; fit() checks the same later
+    if check is None:
+        return
+    try:
+        check()
+    except (TypeError, ValueError) as exc:
+        raise HyperparameterError(f"{model_type}: {str(exc).splitlines()[0]}") from None
 
 
 def make_estimator(model_type: str, params: Mapping[str, Any], seed: int) -> Any:

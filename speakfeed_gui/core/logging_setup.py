@@ -10,6 +10,23 @@ from pathlib import Path
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is now (test capture and redirection replace it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self):  # type: ignore[override]
+        import sys
+
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ assigns it
+        pass
+
+
 def log_dir() -> Path:
     """Per-user log folder (SPEAKFEED_LOG_DIR overrides it, e.g. in tests)."""
     override = os.environ.get("SPEAKFEED_LOG_DIR")
@@ -26,7 +43,7 @@ def setup_logging(console_level: int = logging.WARNING) -> Path | None:
     if getattr(root, "_speakfeed_configured", False):
         return getattr(root, "_speakfeed_logfile", None)
     root.setLevel(logging.DEBUG)
-    console = logging.StreamHandler()
+    console = _StderrHandler()
     console.setLevel(console_level)
     console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     root.addHandler(console)

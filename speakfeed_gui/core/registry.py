@@ -46,7 +46,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from speakfeed_gui.core.errors import ModelNotFoundError, RegistryError
+from speakfeed_gui.core.errors import ModelNotFoundError, RegistryError, StorageError
 from speakfeed_gui.core.storage import atomic_write_bytes, fsync_dir, locked, os_reason
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,10 @@ _OPS: dict[str, dict[str, type]] = {  # each journal operation's required fields
     "unalias": {"alias": str},
 }
 _PUBLIC_ONLY = ("id", "aliases")
+_FIELD_TYPES: dict[str, type] = {  # fields SpeakFeed itself reads back: a wrong type is a corrupt entry
+    **dict.fromkeys(PATH_KEYS, str), "metadata_sha256": str, "model_name": str, "experiment_name": str,
+    "description": str, "created_at": str, FILES_KEY: list, "labels": list, "tags": list,
+}
 
 
 _isabs: Callable[[str], bool] = (lambda p: p.startswith("/")) if os.name == "posix" else os.path.isabs
@@ -131,8 +135,8 @@ class ModelRegistry:
             return state
         try:
             data = json.loads(raw) if raw.strip() else {}
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise self._corrupt(self.path, f"invalid JSON: {exc}") from None
+        except (ValueError, RecursionError) as exc:  # also a 5000-digit number or 100,000 nested brackets
+            raise self._corrupt(self.path, f"invalid JSON: {str(exc).splitlines()[0][:200]}") from None
         if not isinstance(data, dict):
             raise self._corrupt(self.path, "expected a JSON object of id -> entry")
         aliases = data.pop(ALIASES_KEY, {})
@@ -142,8 +146,9 @@ class ModelRegistry:
         for model_id, entry in data.items():
             if model_id.startswith("_"):
                 continue  # reserved for future keys
-            if not isinstance(entry, dict):
-                raise self._corrupt(self.path, f"entry {model_id!r} is not an object")
+            problem = entry_problem(entry)
+            if problem:
+                raise self._corrupt(self.path, f"entry {model_id!r}: {problem}")
             state.entries[model_id] = entry
         state.aliases = {a: i for a, i in aliases.items() if isinstance(i, str) and i in state.entries}
         state.generation = generation
@@ -181,14 +186,14 @@ class ModelRegistry:
             ops = json.loads(b"[" + b",".join(lines) + b"]")
             if len(ops) == len(lines) and all(_valid_op(op) for op in ops):
                 return ops
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             pass
         for number, line in enumerate(lines, start=before + 1):
             try:
                 if not _valid_op(json.loads(line)):
                     raise ValueError(f"not a registry operation: {line[:60]!r}")
-            except ValueError as exc:
-                raise self._corrupt(self.journal_path, f"line {number}: {exc}") from None
+            except (ValueError, RecursionError) as exc:
+                raise self._corrupt(self.journal_path, f"line {number}: {str(exc).splitlines()[0][:200]}") from None
         raise self._corrupt(self.journal_path, f"lines {before + 1}-{before + len(lines)} do not parse as one list")
 
     def _refresh(self, *, under_lock: bool = False) -> _State:
@@ -318,13 +323,22 @@ class ModelRegistry:
         line = (json.dumps(op, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
         created = not self.journal_path.exists()
         try:
-            fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            fd = os.open(self.journal_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         except OSError as exc:
             raise RegistryError(f"{self.journal_path}: cannot write ({os_reason(exc)})") from None
         try:
             st = os.fstat(fd)
             start = state.journal_offset if st.st_ino == state.journal_ino else 0
             if st.st_size != start:
+                # Only a torn line (no newline: never acknowledged) may be cut. Complete lines or a shorter
+                # journal mean this process's view is stale although it holds the lock: a network file
+                # system caching file attributes. Cutting would destroy other writers' entries: refuse.
+                if st.st_size < start or b"\n" in os.pread(fd, st.st_size - start, start):
+                    self._state = None  # the next call reloads everything
+                    raise RegistryError(
+                        f"{self.journal_path}: changed without this process seeing it (a network folder caching "
+                        "file attributes?); nothing was written, try again"
+                    )
                 os.ftruncate(fd, start)  # a torn line from a killed writer: it was never acknowledged
             try:
                 written = os.write(fd, line)
@@ -356,14 +370,14 @@ class ModelRegistry:
         data = ("{\n" + ",\n".join(lines) + "\n}\n").encode("utf-8")
         try:
             atomic_write_bytes(self.path, data)
-        except RegistryError as exc:
+        except StorageError as exc:  # disk full or read-only: the journal still holds everything
             log.warning("registry compaction postponed: %s", exc)
             return
         state.generation = generation
         state.snap_key = _stat_key(str(self.path))
         try:  # before truncating: the backup plus the journal must always hold everything
             atomic_write_bytes(self.backup_path, data)
-        except RegistryError as exc:
+        except StorageError as exc:
             log.warning("registry backup not written: %s", exc)
         try:
             with open(self.journal_path, "r+b") as handle:
@@ -471,7 +485,10 @@ class ModelRegistry:
         """
         if not isinstance(entry, Mapping):
             raise RegistryError(f"{self.path}: a registry entry must be a mapping, got {type(entry).__name__}")
-        stored: dict[str, Any] = {k: v for k, v in entry.items() if k not in _PUBLIC_ONLY}
+        stored: dict[str, Any] = {k: self._json_value(k, v) for k, v in entry.items() if k not in _PUBLIC_ONLY}
+        problem = entry_problem(stored)
+        if problem:
+            raise RegistryError(f"{self.path}: cannot register: {problem}")
         for key in PATH_KEYS:
             if stored.get(key):
                 stored[key] = self._relative(stored[key], key)
@@ -480,7 +497,6 @@ class ModelRegistry:
         stored.setdefault("tags", [])
         stored.setdefault("description", "")
         stored.setdefault("created_at", datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
-        stored = {key: self._json_value(key, value) for key, value in stored.items()}
 
         def make(state: _State) -> dict[str, Any]:
             experiment = stored.get("experiment_name")
@@ -584,12 +600,30 @@ class ModelRegistry:
 
 
 def _valid_op(op: Any) -> bool:
-    fields = _OPS.get(op.get("op")) if isinstance(op, dict) else None
+    fields = _OPS.get(op.get("op")) if isinstance(op, dict) and isinstance(op.get("op"), str) else None
     return (
         fields is not None
         and isinstance(op.get("gen"), int)
         and all(isinstance(op.get(name), kind) for name, kind in fields.items())
+        and not (op["op"] == "put" and entry_problem(op["entry"]))
+        and not (op["op"] == "update" and entry_problem(op["fields"]))
     )
+
+
+def entry_problem(entry: Any) -> str | None:
+    """Why `entry` cannot be a registry entry (a field SpeakFeed reads has the wrong type), else None."""
+    if not isinstance(entry, dict):
+        return f"expected an object, got {type(entry).__name__}"
+    for key, kind in _FIELD_TYPES.items():
+        value = entry.get(key)
+        if value is None:
+            continue
+        if kind is list:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return f"field {key!r} must be a list of text values, got {json.dumps(value)[:60]}"
+        elif not isinstance(value, str):
+            return f"field {key!r} must be text, got {json.dumps(value)[:60]}"
+    return None
 
 
 def _artifact_files(entry: Mapping[str, Any]) -> list[str]:

@@ -161,26 +161,62 @@ def read_json(path: str | Path, what: str, *, error: type[SpeakFeedError] = Mode
         raise error(f"{path}: cannot read {what} ({os_reason(exc)})") from None
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise error(f"{path}: {what} is not valid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # also a 5000-digit number or 100,000 nested brackets
+        raise error(f"{path}: {what} is not valid JSON ({str(exc).splitlines()[0][:200]})") from None
     if not isinstance(data, dict):
         raise error(f"{path}: {what} must be a JSON object, found {type(data).__name__}")
     return data
 
 
+# A .skops file is itself a zip: limits on what it declares keep a hostile one from inflating into
+# memory (schema.json is parsed whole). A 5000-tree forest has a schema of about 80 MB.
+MAX_SKOPS_SCHEMA_BYTES = 128 << 20
+MAX_SKOPS_BYTES = 4 << 30
+MAX_SKOPS_MEMBERS = 200_000
+_SKOPS_READ_ERRORS = (KeyError, ValueError, TypeError, AttributeError, RecursionError, EOFError, NotImplementedError)
+
+
+def _check_skops_sizes(source: Any, where: str | Path) -> None:
+    """Refuse (IntegrityError) a skops zip whose declared sizes are over the limits, before anything is inflated.
+
+    zipfile never returns more bytes than a member declares, so the declared sizes bound the memory used.
+    """
+    import zipfile
+    import zlib
+
+    try:
+        with zipfile.ZipFile(source) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, zlib.error, *_SKOPS_READ_ERRORS) as exc:
+        raise IntegrityError(f"{where}: not a valid skops file ({type(exc).__name__}: {str(exc)[:200]})") from None
+    schema = max((i.file_size for i in infos if i.filename == "schema.json"), default=0)
+    total = sum(i.file_size for i in infos)
+    if len(infos) > MAX_SKOPS_MEMBERS or schema > MAX_SKOPS_SCHEMA_BYTES or total > MAX_SKOPS_BYTES:
+        raise IntegrityError(
+            f"{where}: refused, too large to be a SpeakFeed model ({len(infos)} members, schema.json {schema} bytes, "
+            f"{total} bytes inflated; limits {MAX_SKOPS_MEMBERS}, {MAX_SKOPS_SCHEMA_BYTES}, {MAX_SKOPS_BYTES})"
+        )
+
+
 def audit_skops(path: str | Path) -> list[str]:
     """The file's non-default types, after checking each is in TRUSTED_TYPES (nothing is loaded).
 
-    Raises IntegrityError naming the file and the refused types, or if it is not a skops file.
+    Raises IntegrityError naming the file and the refused types, or if it is not a skops file (or
+    declares more data than any SpeakFeed model holds: a zip bomb).
     """
     import zipfile
+    import zlib
 
     import skops.io
 
     try:
+        _check_skops_sizes(str(path), path)
         found = skops.io.get_untrusted_types(file=str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
-        raise IntegrityError(f"{path}: not a valid skops file ({type(exc).__name__}: {exc})") from None
+    except (zipfile.BadZipFile, zlib.error, *_SKOPS_READ_ERRORS) as exc:
+        detail = (str(exc).splitlines() or [""])[0][:200]
+        raise IntegrityError(f"{path}: not a valid skops file ({type(exc).__name__}: {detail})") from None
+    except OSError as exc:
+        raise IntegrityError(f"{path}: cannot read ({os_reason(exc)})") from None
     bad = [t for t in found if t not in TRUSTED_TYPES]
     if bad:
         raise IntegrityError(
@@ -197,7 +233,10 @@ def save_estimator(obj: Any, path: str | Path) -> str:
     """
     import skops.io
 
+    import io
+
     data = skops.io.dumps(obj)
+    _check_skops_sizes(io.BytesIO(data), path)
     bad = [t for t in skops.io.get_untrusted_types(data=data) if t not in TRUSTED_TYPES]
     if bad:
         raise IntegrityError(f"{path}: cannot save {type(obj).__name__}: types outside the allow-list: {', '.join(bad)}")

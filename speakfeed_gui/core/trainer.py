@@ -9,6 +9,7 @@ a GUI worker; cancelling or failing at any stage leaves no files and no registry
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -63,33 +64,62 @@ def _fit(estimator: Any, X: np.ndarray, y: np.ndarray, progress: ProgressCallbac
     return estimator
 
 
-def _artifact_stem(folder: Path, model_type: str) -> str:
-    """`<model_type>_<YYYYMMDD_HHMMSS>`, suffixed when two runs land in the same second."""
+def _writable_cache(ws: Workspace) -> Path | None:
+    """The feature cache folder, or None (no caching) where it cannot be created, e.g. on a read-only disk."""
+    from speakfeed_gui.core.features import cache_folder
+    from speakfeed_gui.core.storage import os_reason
+
+    try:
+        cache_folder(ws.cache_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        log.info("feature cache disabled: cannot create %s (%s)", ws.cache_dir, os_reason(exc))
+        return None
+    return ws.cache_dir
+
+
+def _reserve_stem(folder: Path, model_type: str) -> tuple[str, Path]:
+    """`<model_type>_<YYYYMMDD_HHMMSS>` (suffixed _2, _3... when taken), reserved against other processes.
+
+    The reservation is a hidden file created with O_EXCL, so two app instances saving into one
+    experiment in the same second never pick the same names; it is removed once the files are in place.
+    """
     stem = f"{model_type}_{datetime.now().strftime('%Y%m%d_%H%M%S')}"
-    candidate, n = stem, 1
-    while any(folder.glob(f"{candidate}*")):
+    n = 1
+    while True:
+        candidate = stem if n == 1 else f"{stem}_{n}"
         n += 1
-        candidate = f"{stem}_{n}"
-    return candidate
+        if any(folder.glob(f"{candidate}*")):
+            continue
+        reservation = folder / f".{candidate}.reserved"
+        try:
+            os.close(os.open(reservation, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            continue
+        return candidate, reservation
 
 
 def _save_and_register(
     ws: Workspace, experiment: str, model_type: str, estimator: Any, scaler: Any,
     metadata: dict[str, Any], manifest: dict[str, Any], entry: dict[str, Any],
 ) -> str:
-    """Write artifacts to a staging folder, move them into place, then register; undo on failure."""
-    from speakfeed_gui.core.registry import ModelRegistry
-    from speakfeed_gui.core.storage import atomic_write_json, save_estimator
+    """Write artifacts to a staging folder, move them into place, then register; undo on failure.
+
+    A full or read-only disk becomes one StorageError line; the registry and other models are untouched.
+    """
+    from speakfeed_gui.core.errors import StorageError
     from speakfeed_gui.core.hashing import sha256_file
+    from speakfeed_gui.core.registry import ModelRegistry
+    from speakfeed_gui.core.storage import atomic_write_json, fsync_dir, os_reason, save_estimator
 
     folder = ws.models_dir / experiment
     created_folder = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
     staging = folder / f".staging-{uuid.uuid4().hex[:12]}"
-    staging.mkdir()
     moved: list[Path] = []
+    reservation: Path | None = None
     try:
-        stem = _artifact_stem(folder, model_type)
+        folder.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+        stem, reservation = _reserve_stem(folder, model_type)
         names = {"model": f"{stem}.skops", "scaler": f"{stem}_scaler.skops", "split": f"{stem}_split.json"}
         hashes = {"model": save_estimator(estimator, staging / names["model"]),
                   "scaler": save_estimator(scaler, staging / names["scaler"])}
@@ -102,18 +132,26 @@ def _save_and_register(
         for name in [*names.values(), f"{stem}_metadata.json"]:
             os.replace(staging / name, folder / name)
             moved.append(folder / name)
+        fsync_dir(folder)  # the files are durable before the registry entry that lists them
         entry.update(model_name=stem, model_path=metadata["model_path"], scaler_path=metadata["scaler_path"],
                      metadata_path=metadata["metadata_path"], metadata_sha256=sha256_file(folder / f"{stem}_metadata.json"),
                      extra_files=[str(folder / names["split"])])
         return ModelRegistry(ws.registry_path).register_model(entry)
-    except BaseException:
+    except BaseException as exc:
         for path in moved:
             path.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise StorageError(
+                f"{folder}: cannot save the model ({os_reason(exc)}); nothing was registered"
+            ) from None
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        if created_folder and folder.exists() and not any(folder.iterdir()):
-            folder.rmdir()
+        if reservation is not None:
+            reservation.unlink(missing_ok=True)
+        if created_folder:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only succeeds while empty (another process may be saving into it)
 
 
 def run_training_experiment(
@@ -148,7 +186,7 @@ def run_training_experiment(
     report = check_dataset(dataset, progress=progress, cancel=cancel)
     clips = usable_clips(report, skip_bad=skip_bad)
     check_cancel(cancel)
-    X = featurize_files([c.path for c in clips], cache_dir=ws.cache_dir, progress=progress, cancel=cancel)
+    X = featurize_files([c.path for c in clips], cache_dir=_writable_cache(ws), progress=progress, cancel=cancel)
     y = np.array([c.label for c in clips])
     speakers = [c.speaker for c in clips]
     check_cancel(cancel)
