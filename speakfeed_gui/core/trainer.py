@@ -56,12 +56,25 @@ def _fit(estimator: Any, X: np.ndarray, y: np.ndarray, progress: ProgressCallbac
             for n in list(range(step, total, step)) + [total]:
                 check_cancel(cancel)
                 estimator.set_params(warm_start=True, n_estimators=n).fit(X, y)
-                progress("train", n, total, f"{n}/{total} estimators")
+                progress("train", n, total, "estimators")
         return estimator.set_params(warm_start=False)
     progress("train", 0, 1, "fitting")
     estimator.fit(X, y)
     progress("train", 1, 1, "fitted")
     return estimator
+
+
+def _fit_calibration_folds(estimator: Any, y_train: np.ndarray) -> None:
+    """An SVM's probability calibration cross-validates: fit its folds to the smallest label."""
+    if "cv" not in estimator.get_params() or not hasattr(estimator, "estimator"):
+        return
+    labels, counts = np.unique(y_train, return_counts=True)
+    if counts.min() < 2:
+        raise DatasetError(
+            f"label {labels[counts.argmin()]!r} has only {counts.min()} training clip: the SVM's probability "
+            "calibration needs at least 2 per label; add clips or choose another model type"
+        )
+    estimator.set_params(cv=int(min(3, counts.min())))
 
 
 def _writable_cache(ws: Workspace) -> Path | None:
@@ -201,6 +214,7 @@ def run_training_experiment(
 
     scaler = StandardScaler().fit(X[split.train])
     estimator = make_estimator(model_type, params, seed)
+    _fit_calibration_folds(estimator, y[split.train])
     try:
         estimator = _fit(estimator, scaler.transform(X[split.train]), y[split.train], progress, cancel)
     except ValueError as exc:

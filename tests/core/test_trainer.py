@@ -133,3 +133,10 @@ def test_other_model_types_train(workspace, csv_dataset, model_type):
     _, _, metadata = load_model(model_id, workspace)
     assert metadata["model_info"]["model_type"] == model_type
     assert metadata["evaluation_results"]["accuracy"] > 1 / 3
+
+
+def test_svm_calibration_adapts_to_small_labels(workspace, tmp_path):
+    dataset = make_dataset(tmp_path / "small", "csv", labels=("calm", "energetic"), speakers=3, clips_per_speaker_label=1)
+    model_id = run_training_experiment(dataset, "svm", workspace=workspace, group_by_speaker=False, test_fraction=0.34)
+    _, _, metadata = load_model(model_id, workspace)
+    assert metadata["model_info"]["model_type"] == "svm"
