@@ -1,7 +1,8 @@
 """Model Browser: every trained model in the registry and every configured model, with actions.
 
 Dialogs that ask something (delete confirmation, edit) are opened non-modally with `open()` and
-act on `finished`, so the event loop keeps running and tests can click their buttons.
+act on `finished`, so the event loop keeps running and tests can click their buttons. Bundle export,
+import and verification run as background tasks (bundle_tasks.py).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from typing import Any
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QSplitter, QTableView,
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QSplitter, QTableView,
     QToolBar, QVBoxLayout, QWidget,
 )
 
 from speakfeed_gui.core.errors import SpeakFeedError
+from speakfeed_gui.ui.bundle_tasks import choose_bundle, export_task, import_task, verify_task
 from speakfeed_gui.ui.context import LIVE_ALIAS, AppContext
 from speakfeed_gui.ui.error_dialog import report_error
 from speakfeed_gui.ui.model_details import ModelDetails, read_metadata
@@ -29,7 +31,6 @@ from speakfeed_gui.ui.registry_table import (
 from speakfeed_gui.ui.workers import Worker
 
 log = logging.getLogger(__name__)
-BUNDLE_FILTER = "SpeakFeed model bundles (*.sfbundle);;All files (*)"
 _COLUMN_WIDTHS = (230, 140, 130, 80, 80, 130, 90, 80)
 
 
@@ -300,69 +301,24 @@ class BrowserTab(QWidget):
             self.context.status_message.emit(f"Copied {row.key}")
 
     def export_selected(self, dest: str | Path | None = None) -> Worker | None:
+        """Export the selected trained model (asks where when `dest` is None)."""
         row = self.selected_row()
         if row is None or row.configured:
             return None
-        if dest is None:
-            start = Path(str(self.context.setting("paths/bundles", str(Path.home())))) / f"{row.cells[NAME]}.sfbundle"
-            chosen, _ = QFileDialog.getSaveFileName(self, "Export model bundle", str(start), BUNDLE_FILTER)
-            if not chosen:
-                return None
-            dest = chosen
-            self.context.set_setting("paths/bundles", str(Path(chosen).parent))
-        key, target, registry = row.key, Path(dest), self.context.registry()
-
-        def work(progress: Any, cancel: Any) -> Path:
-            from speakfeed_gui.core.bundle import export_bundle
-
-            return export_bundle(registry, key, target)
-
-        worker = Worker(work, name="export bundle", parent=self)
-        worker.finished.connect(lambda path: self.context.status_message.emit(f"Exported bundle to {path}"))
-        worker.failed.connect(lambda exc: report_error(exc, title="Export bundle"))
-        self.context.track(worker, "Exporting bundle")
-        return worker.start()
+        target = dest if dest is not None else choose_bundle(self, self.context, save_as=f"{row.cells[NAME]}.sfbundle")
+        return export_task(self.context, row.key, target, parent=self) if target else None
 
     def import_bundle(self, path: str | Path | None = None) -> Worker | None:
-        if path is None:
-            start = str(self.context.setting("paths/bundles", str(Path.home())))
-            chosen, _ = QFileDialog.getOpenFileName(self, "Import model bundle", start, BUNDLE_FILTER)
-            if not chosen:
-                return None
-            path = chosen
-            self.context.set_setting("paths/bundles", str(Path(chosen).parent))
-        source, registry = Path(path), self.context.registry()
-
-        def work(progress: Any, cancel: Any) -> str:
-            from speakfeed_gui.core.bundle import import_bundle
-
-            return import_bundle(registry, source)
-
-        worker = Worker(work, name="import bundle", parent=self)
-        worker.finished.connect(self._on_imported)
-        worker.failed.connect(lambda exc: report_error(exc, title="Import bundle"))
-        self.context.track(worker, "Importing bundle")
-        return worker.start()
+        """Import a bundle (asks which when `path` is None); the new model is selected."""
+        source = path if path is not None else choose_bundle(self, self.context)
+        return import_task(self.context, source, self._on_imported, parent=self) if source else None
 
     def _on_imported(self, model_id: str) -> None:
-        self.context.status_message.emit(f"Imported model {str(model_id)[:8]}")
-        self.show_model(str(model_id))
+        self.context.status_message.emit(f"Imported model {model_id[:8]}")
+        self.show_model(model_id)
 
     def verify_selected(self) -> Worker | None:
         row = self.selected_row()
         if row is None or row.configured:
             return None
-        key, registry = row.key, self.context.registry()
-
-        def work(progress: Any, cancel: Any) -> str:
-            from speakfeed_gui.core.bundle import verify_model
-
-            verify_model(registry, key)
-            return key
-
-        worker = Worker(work, name="verify model", parent=self)
-        worker.finished.connect(
-            lambda k: self.context.status_message.emit(f"Model {k[:8]}: every artifact matches its sha256"))
-        worker.failed.connect(lambda exc: report_error(exc, title="Integrity check failed"))
-        self.context.track(worker, "Verifying model")
-        return worker.start()
+        return verify_task(self.context, row.key, parent=self)

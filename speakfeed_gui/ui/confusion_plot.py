@@ -13,6 +13,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
+from speakfeed_gui.ui.plot_style import style_plot
+
 _COLORMAP = pg.ColorMap(pos=[0.0, 1.0], color=[(247, 251, 255), (8, 48, 107)])
 _MAX_LABEL_CHARS = 10
 
@@ -27,17 +29,7 @@ class ConfusionPlot(pg.PlotWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="w")
         plot = self.getPlotItem()
-        plot.setMenuEnabled(False)
-        plot.hideButtons()
-        view = plot.getViewBox()
-        view.setMouseEnabled(False, False)
-        view.invertY(True)
-        for side in ("left", "bottom"):
-            axis = plot.getAxis(side)
-            axis.setPen(pg.mkPen((90, 90, 90)))
-            axis.setTextPen(pg.mkPen((40, 40, 40)))
-        plot.setLabel("bottom", "Predicted")
-        plot.setLabel("left", "True")
+        style_plot(plot, "True", "Predicted", grid=False, invert_y=True, left_width=None)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(_COLORMAP)
         plot.addItem(self.image)

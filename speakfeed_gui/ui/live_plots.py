@@ -18,18 +18,9 @@ from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from speakfeed_gui.core.live.analyzer import SILENCE, WindowResult
 from speakfeed_gui.core.prediction import UNCERTAIN
+from speakfeed_gui.ui.plot_style import AXIS_TEXT, label_colors, style_plot
 
-# Tableau 10: distinct and readable on white; label i always gets colour i of its model's label list.
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf")
-AXIS_PEN = (90, 90, 90)
-AXIS_TEXT = (40, 40, 40)
 METER_FLOOR_DB = -60.0
-
-
-def label_colors(labels: Sequence[str]) -> dict[str, QColor]:
-    """One stable colour per label, in the model's label order."""
-    return {label: QColor(PALETTE[i % len(PALETTE)]) for i, label in enumerate(labels)}
 
 
 class RollingSeries:
@@ -66,27 +57,6 @@ class RollingSeries:
     @property
     def y(self) -> np.ndarray:
         return self._y[self._start : self._end]
-
-
-LEFT_AXIS_WIDTH = 58  # the same for every plot, so stacked time axes line up
-
-
-def style_plot(plot: pg.PlotItem, left: str | None, bottom: str | None = "seconds", *, grid: bool = True) -> None:
-    """A static plot (no mouse zoom, menu or buttons) with grey axes and the app's axis width."""
-    plot.setMenuEnabled(False)
-    plot.hideButtons()
-    plot.getViewBox().setMouseEnabled(False, False)
-    if grid:
-        plot.showGrid(x=True, y=True, alpha=0.15)
-    for side in ("left", "bottom"):
-        axis = plot.getAxis(side)
-        axis.setPen(pg.mkPen(AXIS_PEN))
-        axis.setTextPen(pg.mkPen(AXIS_TEXT))
-    if left:
-        plot.setLabel("left", left)
-        plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
-    if bottom:
-        plot.setLabel("bottom", bottom)
 
 
 def _scroll(plot: pg.PlotItem, now: float, span: float | None) -> None:

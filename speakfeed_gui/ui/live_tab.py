@@ -5,6 +5,7 @@ capture's ring buffer, `LiveAnalyzer` analyses windows in its own thread and put
 thread-safe queue, and a ~30 fps QTimer on the GUI thread drains the queue, reads the level
 meter and redraws. Loading the model, the voice detector and the pitch tracker runs in a Worker.
 A lost device or a failing model shows a banner in the tab; the session so far is always saved.
+This module runs the session; live_controls.py is the top row, live_display.py what is shown.
 """
 
 from __future__ import annotations
@@ -12,59 +13,29 @@ from __future__ import annotations
 import collections
 import logging
 import math
-import queue
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
-from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QVBoxLayout,
-    QWidget,
-)
-from shiboken6 import isValid
+from PySide6.QtWidgets import QProgressBar, QVBoxLayout, QWidget
 
 from speakfeed_gui.core.errors import SpeakFeedError
-from speakfeed_gui.core.live.analyzer import LiveAnalyzer, WindowResult
-from speakfeed_gui.core.live.capture import AudioCapture
-from speakfeed_gui.core.live.session import SessionRecorder
+from speakfeed_gui.core.live.analyzer import WindowResult
+from speakfeed_gui.core.live.preparation import Prepared, prepare_analysis
+from speakfeed_gui.ui.banner import Banner
 from speakfeed_gui.ui.context import AppContext
-from speakfeed_gui.ui.device_picker import DevicePicker
-from speakfeed_gui.ui.live_plots import EmotionPanel, EmotionTimeline, PitchLevelPlot, label_colors
-from speakfeed_gui.core.live.preparation import Prepared, limit_torch_threads, prepare_analysis, recent_medians
-from speakfeed_gui.ui.prosody_cards import ProsodyCards, TranscriptLog
+from speakfeed_gui.ui.live_controls import LiveControls
+from speakfeed_gui.ui.live_display import LiveDisplay, clock
+from speakfeed_gui.ui.live_run import LiveRun
 from speakfeed_gui.ui.report_view import ReportDialog, ReportView, SessionsDialog, open_report
 from speakfeed_gui.ui.workers import Worker
 
 log = logging.getLogger(__name__)
 IDLE, LOADING, RUNNING = "idle", "loading", "running"
 TICK_MS = 33  # ~30 fps: level meter, queue drain, redraw
-CARD_SECONDS = 10.0  # cards show the median of the speech windows of the last 10 s
-TRANSCRIPT_SECONDS = 30.0  # words / fillers per minute over the last 30 s of transcript
-MAX_TRAINED_IN_PICKER = 200
-DEVICE_KEY, RECORD_KEY = "live/device", "live/record"
-BANNER_STYLES = {
-    "error": "background: #fdecea; color: #8a1c1c; border: 1px solid #e57373;",
-    "warning": "background: #fff6e5; color: #6d4a00; border: 1px solid #ffb74d;",
-    "info": "background: #e8f1fb; color: #17405f; border: 1px solid #90b8e0;",
-}
-
-
-@dataclass
-class _Run:
-    """One running session and what the tab accumulated from it."""
-
-    capture: AudioCapture
-    analyzer: LiveAnalyzer
-    session: SessionRecorder
-    model: Any
-    origin: int
-    speech: collections.deque = field(default_factory=lambda: collections.deque(maxlen=512))
-    transcript: TranscriptLog = field(default_factory=TranscriptLog)
-    errors: int = 0
-    torch_threads: int | None = None  # to restore when the session ends
+DEVICE_KEY = "live/device"
 
 
 class LiveTab(QWidget):
@@ -76,11 +47,9 @@ class LiveTab(QWidget):
         super().__init__(parent)
         self.context = context
         self.state = IDLE
-        self._run: _Run | None = None
+        self._run: LiveRun | None = None
         self._worker: Worker | None = None
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._scanned = False
-        self.results_shown = 0
         self.last_session_path: Path | None = None
         self.report_dialog: ReportDialog | None = None
         self.sessions_dialog: SessionsDialog | None = None
@@ -89,9 +58,6 @@ class LiveTab(QWidget):
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._tick)
         self._build()
-        self._fill_models()
-        context.live_model_changed.connect(self._select_model)
-        context.registry_changed.connect(self._fill_models)
         context.workspace_changed.connect(self._on_workspace_changed)
         app = QCoreApplication.instance()
         if app is not None:
@@ -99,74 +65,39 @@ class LiveTab(QWidget):
 
     # -- layout -----------------------------------------------------------------------------
     def _build(self) -> None:
-        self.model_combo = QComboBox()
-        self.model_combo.setMinimumContentsLength(22)
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.model_combo.setToolTip("Model to listen with (the newest trained models; more in the Model Browser)")
-        self.model_combo.activated.connect(self._on_model_chosen)
-        self.device_picker = DevicePicker()
+        self.controls = LiveControls(self.context)
+        controls = self.controls
+        self.model_combo, self.device_picker, self.record_box = (controls.model_combo, controls.device_picker,
+                                                                 controls.record_box)
+        self.start_button, self.sessions_button = controls.start_button, controls.sessions_button
+        self.elapsed_label = controls.elapsed_label
+        controls.problem.connect(self.show_banner)
         self.device_picker.device_changed.connect(self._on_device_changed)
-        self.record_box = QCheckBox("Record audio")
-        self.record_box.setToolTip("Also save the audio as a WAV next to the session file")
-        self.record_box.setChecked(bool(self.context.setting(RECORD_KEY, False)))
-        self.record_box.toggled.connect(lambda on: self.context.set_setting(RECORD_KEY, bool(on)))
-        self.start_button = QPushButton("Start")
-        self.start_button.setMinimumWidth(90)
         self.start_button.clicked.connect(self.toggle)
-        self.sessions_button = QPushButton("Sessions…")
         self.sessions_button.clicked.connect(self.show_sessions)
-        self.elapsed_label = QLabel("0:00")
-        self.elapsed_label.setToolTip("Time since Start (audio captured)")
-        top = QHBoxLayout()
-        top.addWidget(QLabel("Model"))
-        top.addWidget(self.model_combo, 2)
-        top.addWidget(QLabel("Microphone"))
-        top.addWidget(self.device_picker, 3)
-        top.addWidget(self.record_box)
-        top.addWidget(self.start_button)
-        top.addWidget(self.sessions_button)
-        top.addWidget(self.elapsed_label)
 
-        self.banner = QLabel()
-        self.banner.setWordWrap(True)
-        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.banner.setVisible(False)
-        self.banner_kind = ""
+        self.banner = Banner()
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.progress.setTextVisible(True)
 
-        self.panel = EmotionPanel()
+        self.display = LiveDisplay()
+        display = self.display
+        self.panel, self.timeline, self.pitch_level = display.panel, display.timeline, display.pitch_level
+        self.cards, self.transcript = display.cards, display.transcript
         self.emotion_label, self.detail_label = self.panel.emotion_label, self.panel.detail_label
         self.meter, self.stats_label = self.panel.meter, self.panel.stats_label
 
-        self.timeline = EmotionTimeline()
-        self.pitch_level = PitchLevelPlot()
-        plots = QSplitter(Qt.Orientation.Vertical)
-        plots.addWidget(self.timeline)
-        plots.addWidget(self.pitch_level)
-        plots.setSizes([260, 220])
-        middle = QSplitter(Qt.Orientation.Horizontal)
-        middle.addWidget(self.panel)
-        middle.addWidget(plots)
-        middle.setStretchFactor(1, 1)
-        middle.setSizes([260, 900])
-
-        self.cards = ProsodyCards()
-        self.transcript = QPlainTextEdit()
-        self.transcript.setReadOnly(True)
-        self.transcript.setMaximumBlockCount(500)
-        self.transcript.setPlaceholderText("What the speech recogniser hears appears here.")
-        self.transcript.setMaximumHeight(90)
-        self.transcript.setVisible(False)
-
         layout = QVBoxLayout(self)
-        layout.addLayout(top)
+        layout.addWidget(controls)
         layout.addWidget(self.banner)
         layout.addWidget(self.progress)
-        layout.addWidget(middle, 1)
-        layout.addWidget(self.cards)
-        layout.addWidget(self.transcript)
+        layout.addWidget(display, 1)
+
+    @property
+    def results_shown(self) -> int:
+        """Analysed windows shown in the current (or last) session."""
+        return self.display.results_shown
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
@@ -175,57 +106,19 @@ class LiveTab(QWidget):
 
     # -- banner -----------------------------------------------------------------------------
     def show_banner(self, text: str, kind: str = "error") -> None:
-        self.banner_kind = kind
-        self.banner.setText(text)
-        self.banner.setStyleSheet(f"QLabel {{ {BANNER_STYLES[kind]} padding: 6px; border-radius: 4px; }}")
-        self.banner.setVisible(True)
-        log.info("live tab banner (%s): %s", kind, text)
+        self.banner.show_message(text, kind)
 
     def hide_banner(self) -> None:
-        self.banner.setVisible(False)
-        self.banner.clear()
-        self.banner_kind = ""
+        self.banner.clear_message()
 
     def banner_text(self) -> str:
-        return self.banner.text() if self.banner_kind else ""
+        return self.banner.message()
 
-    # -- models and devices -------------------------------------------------------------------
-    def _fill_models(self) -> None:
-        """Configured models, then the newest trained ones; item data is "config:<name>" or "trained:<id>"."""
-        combo = self.model_combo
-        combo.blockSignals(True)
-        combo.clear()
-        for name, spec in self.context.configured_models().items():
-            combo.addItem(f"{name} (configured, {spec.type})", f"config:{name}")
-        try:
-            entries = self.context.entries()[:MAX_TRAINED_IN_PICKER]
-        except SpeakFeedError as exc:
-            log.warning("%s", exc)
-            entries = []
-        for entry in entries:
-            name = entry.get("model_name") or entry.get("experiment_name") or "model"
-            aliases = f" [{', '.join(entry['aliases'])}]" if entry.get("aliases") else ""
-            combo.addItem(f"{name} · {entry['id'][:8]}{aliases}", f"trained:{entry['id']}")
-        combo.blockSignals(False)
-        self._select_model()
+    @property
+    def banner_kind(self) -> str:
+        return self.banner.kind
 
-    def _select_model(self, _ref: str = "") -> None:
-        ref = self.context.live_model_ref()
-        for index in range(self.model_combo.count()):
-            if str(self.model_combo.itemData(index)).split(":", 1)[1] == ref:
-                self.model_combo.setCurrentIndex(index)
-                return
-        if ref:  # a trained model older than the newest MAX_TRAINED_IN_PICKER
-            self.model_combo.addItem(f"{ref[:8]} (live choice)", f"trained:{ref}")
-            self.model_combo.setCurrentIndex(self.model_combo.count() - 1)
-
-    def _on_model_chosen(self, index: int) -> None:
-        kind, ref = str(self.model_combo.itemData(index)).split(":", 1)
-        try:
-            self.context.set_live_choice(ref, configured=kind == "config")
-        except SpeakFeedError as exc:
-            self.show_banner(f"Cannot choose this model: {exc}")
-
+    # -- devices ------------------------------------------------------------------------------
     def scan_devices(self, rescan: bool = True) -> None:
         self._scanned = True
         preferred = self.device_picker.current_name() or str(self.context.setting(DEVICE_KEY, ""))
@@ -242,7 +135,7 @@ class LiveTab(QWidget):
     def _on_workspace_changed(self) -> None:
         if self.state != IDLE:
             self.stop()
-        self._fill_models()
+        self.controls.fill_models()
 
     # -- start / stop ---------------------------------------------------------------------------
     def toggle(self) -> None:
@@ -303,40 +196,20 @@ class LiveTab(QWidget):
         if worker is not self._worker or self.state != LOADING:
             return
         self._worker = None
-        factory = self.context.factory()
-        live = factory.config.live
-        device = self.device_picker.current_device()
-        names = [d.name for d in self.device_picker.devices]
+        config = self.context.factory().config
         try:
-            if device is None:
-                raise SpeakFeedError("no microphone selected; connect one and press Refresh")
-            capture = AudioCapture(device.name if names.count(device.name) == 1 else device.index)
-            capture.start()
+            run = LiveRun.open(prepared, self.device_picker.current_device(), self.device_picker.devices, config,
+                               self.context.workspace.sessions_dir, record_audio=self.record_box.isChecked())
         except SpeakFeedError as exc:
             self._set_state(IDLE)
-            self.show_banner(f"Cannot listen to the microphone: {exc}. Check it and press Refresh.")
+            self.show_banner(str(exc))
             return
-        try:
-            session = SessionRecorder(
-                self.context.workspace.sessions_dir, model_info=prepared.model.get_model_info(),
-                settings=asdict(live), add_timestamps=factory.config.inference.add_timestamps,
-                record_audio=self.record_box.isChecked(), sample_rate=capture.samplerate, source=capture.device.label)
-        except SpeakFeedError as exc:
-            capture.stop()
-            self._set_state(IDLE)
-            self.show_banner(f"Cannot save the session: {exc}")
-            return
-        analyzer = LiveAnalyzer(
-            capture, prepared.model, live, session=session, vad=prepared.vad, transcriber=prepared.transcriber,
-            on_result=lambda result: self._queue.put(("result", result)),
-            on_error=lambda message: self._queue.put(("error", message)))
-        self._reset_views(prepared.model, live)
-        self._run = _Run(capture, analyzer, session, prepared.model, capture.ring.total_written,
-                         torch_threads=limit_torch_threads(1))
-        analyzer.start()
+        self.tick_seconds.clear()
+        self.display.reset(prepared.model, config.live)
+        self._run = run
         self._set_state(RUNNING)
         self.timer.start()
-        self.session_started.emit(str(session.path))
+        self.session_started.emit(str(run.session.path))
 
     def stop(self) -> None:
         """Cancel loading, or end the session (saved as completed) and show its report."""
@@ -360,13 +233,11 @@ class LiveTab(QWidget):
         self.timer.stop()
         if run is None:
             return
-        run.analyzer.stop()
-        run.capture.stop()
-        limit_torch_threads(run.torch_threads)
+        run.close()
         self._drain(run)
         self._set_state(IDLE)
         self.last_session_path = run.session.path
-        if run.analyzer.stopped_reason == "device_lost":
+        if run.device_lost:
             self.show_banner(
                 f"Microphone lost: {run.capture.error or 'the device stopped'}. The session so far was saved as "
                 f"{run.session.path.name} (status: device lost). Check the microphone, press Refresh, then Start.")
@@ -380,33 +251,16 @@ class LiveTab(QWidget):
 
     def _set_state(self, state: str) -> None:
         self.state = state
-        idle = state == IDLE
         self.start_button.setText({IDLE: "Start", LOADING: "Cancel", RUNNING: "Stop"}[state])
-        self.model_combo.setEnabled(idle)
-        self.device_picker.set_locked(not idle)
-        self.record_box.setEnabled(idle)
+        self.controls.set_locked(state != IDLE)
         self.progress.setVisible(state == LOADING)
         if state == LOADING:
             self.progress.setRange(0, 0)
             self.progress.setFormat("loading…")
 
     # -- the GUI timer ---------------------------------------------------------------------------
-    def _reset_views(self, model: Any, live: Any) -> None:
-        self.results_shown = 0
-        self.tick_seconds.clear()
-        self.timeline.hop = live.hop_seconds
-        self.timeline.set_labels(model.labels)
-        self.pitch_level.clear_data()
-        self.cards.set_targets(live.targets)
-        self.cards.set_text_mode(model.input_kind == "text")
-        self.cards.clear_values()
-        self.transcript.clear()
-        self.transcript.setVisible(model.input_kind == "text")
-        self.panel.reset()
-
     def elapsed(self) -> float:
-        run = self._run
-        return 0.0 if run is None else (run.capture.ring.total_written - run.origin) / run.capture.samplerate
+        return 0.0 if self._run is None else self._run.elapsed()
 
     def _tick(self) -> None:
         run = self._run
@@ -415,55 +269,25 @@ class LiveTab(QWidget):
         began = time.perf_counter()
         now = self.elapsed()
         self._drain(run)
-        level = run.capture.level_dbfs()
-        self.meter.set_level(level)
-        self.pitch_level.add_level(now, level)
-        self.pitch_level.redraw(now)
-        self.elapsed_label.setText(f"{int(now) // 60}:{int(now) % 60:02d}")
+        self.display.show_level(now, run.capture.level_dbfs())
+        self.elapsed_label.setText(clock(now))
         self.panel.show_stats(run.capture.overflows, run.analyzer.skipped, self.results_shown)
         self.tick_seconds.append(time.perf_counter() - began)
-        if run.analyzer.stopped_reason is not None and not run.analyzer.running:  # the device was lost
+        if run.ended_by_itself:  # the device was lost
             self._end_session()
 
-    def _drain(self, run: _Run) -> None:
+    def _drain(self, run: LiveRun) -> None:
         latest: WindowResult | None = None
-        while True:
-            try:
-                kind, item = self._queue.get_nowait()
-            except queue.Empty:
-                break
+        for kind, item in run.pending():
             if kind == "result":
-                self._add_result(run, item)
+                self.display.add_result(item)
                 latest = item
             else:
                 run.errors += 1
                 more = f" ({run.errors} problems in this session; analysis goes on)" if run.errors > 1 else ""
                 self.show_banner(f"{item}{more}", "warning" if not item.startswith("audio device lost") else "error")
         if latest is not None:
-            self.panel.show_result(latest, label_colors(self.timeline.labels))
-            self.timeline.redraw()
-            if latest.is_speech:
-                self._update_cards(run, latest.t_end)
-
-    def _add_result(self, run: _Run, result: WindowResult) -> None:
-        self.results_shown += 1
-        probabilities = result.smoothed if result.prediction is not None else None
-        if probabilities and not set(probabilities) <= set(self.timeline.labels):
-            self.timeline.set_labels(list(probabilities))  # the model's outputs differ from its declared labels
-        self.timeline.append(result.t_end, probabilities)
-        self.pitch_level.add_pitch(result.t_end, result.prosody.pitch_hz if result.is_speech else None)
-        if result.is_speech:
-            run.speech.append(result)
-        if run.transcript.add(result.t_start, result.t_end, result.transcript) and result.transcript:
-            self.transcript.appendPlainText(f"[{int(result.t_start) // 60}:{int(result.t_start) % 60:02d}] "
-                                            f"{result.transcript}")
-
-    def _update_cards(self, run: _Run, now: float) -> None:
-        values: dict[str, Any] = recent_medians(run.speech, now - CARD_SECONDS)
-        if run.model.input_kind == "text":
-            filler_words = self.context.factory().config.live.filler_words
-            values.update(run.transcript.metrics(filler_words, since=now - TRANSCRIPT_SECONDS))
-        self.cards.update_values(values)
+            self.display.show_latest(latest)
 
     def timer_stats(self) -> dict[str, float]:
         """GUI timer cost per tick in ms (mean, p95, max) over the current or last session."""
@@ -480,18 +304,35 @@ class LiveTab(QWidget):
 
     def show_report(self, dialog: ReportDialog) -> ReportDialog:
         """Show a report window (replacing the previous one)."""
-        if self.report_dialog is not None and isValid(self.report_dialog):
+        if self.report_dialog is not None:
             self.report_dialog.close()
-        self.report_dialog = dialog
+        self.report_dialog = self._owned(dialog, "report_dialog")
         dialog.show()
         self.report_shown.emit(dialog)
         return dialog
 
     def show_sessions(self) -> SessionsDialog:
-        dialog = SessionsDialog(self.context.workspace.sessions_dir, self)
-        dialog.open_requested.connect(self.open_session)
-        self.sessions_dialog = dialog
+        """The past sessions window; when it is open already it is re-read and brought to the front."""
+        dialog = self.sessions_dialog
+        if dialog is not None and dialog.sessions_dir != Path(self.context.workspace.sessions_dir):
+            dialog.close()  # another workspace's sessions
+            dialog = None
+        if dialog is None:
+            dialog = self._owned(SessionsDialog(self.context.workspace.sessions_dir, self), "sessions_dialog")
+            dialog.open_requested.connect(self.open_session)
+            self.sessions_dialog = dialog
+        else:
+            dialog.reload()
         dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def _owned(self, dialog: Any, attribute: str) -> Any:
+        """A closed window is deleted and forgotten (each report holds its plots and the whole session)."""
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _result: setattr(self, attribute, None)
+                                if getattr(self, attribute) is dialog else None)
         return dialog
 
     def open_session(self, path: str | Path) -> ReportDialog | None:

@@ -26,7 +26,8 @@ from speakfeed_gui.core.live.report import SessionReport, export_csv, export_jso
 from speakfeed_gui.core.live.session import list_sessions, load_session
 from speakfeed_gui.core.live.transcript import transcript_metrics
 from speakfeed_gui.ui.error_dialog import report_error
-from speakfeed_gui.ui.live_plots import AXIS_TEXT, EmotionTimeline, label_colors, style_plot
+from speakfeed_gui.ui.live_plots import EmotionTimeline
+from speakfeed_gui.ui.plot_style import AXIS_TEXT, label_colors, style_plot
 from speakfeed_gui.ui.prosody_cards import METRICS, STATUS_COLORS, TEXT_METRICS, TranscriptLog
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,7 @@ class ShareBarChart(pg.PlotWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="w")
-        style_plot(self.getPlotItem(), None, "% of speech windows", grid=False)
-        self.getPlotItem().getViewBox().invertY(True)
+        style_plot(self.getPlotItem(), None, "% of speech windows", grid=False, invert_y=True)
         self.bars: pg.BarGraphItem | None = None
         self.texts: list[pg.TextItem] = []
         self.share: dict[str, float] = {}

@@ -1,23 +1,22 @@
 """Train tab: pick a dataset, set options, run `run_training_experiment` in a worker.
 
-The form checks everything in place before Start is enabled: the dataset is listed and every
-file opened in a worker as soon as it is chosen (picker, typed path or drag-and-drop), options
-and hyperparameters are validated with the core's own rules. One run at a time; Cancel sets the
-core's CancelToken (the trainer leaves nothing behind).
+The form checks everything in place before Start is enabled: the dataset is checked as soon as
+it is chosen (train_dataset.py), options and hyperparameters are validated with the core's own
+rules. One run at a time; Cancel sets the core's CancelToken (the trainer leaves nothing behind).
+The run's progress, log and results are shown by train_run.py.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-    QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+    QScrollArea, QSpinBox, QSplitter, QVBoxLayout, QWidget,
 )
 
 from speakfeed_gui.core.errors import SpeakFeedError
@@ -26,25 +25,15 @@ from speakfeed_gui.core.trainer import validate_options
 from speakfeed_gui.ui.context import AppContext
 from speakfeed_gui.ui.error_dialog import format_error, report_error
 from speakfeed_gui.ui.hyperparam_form import HyperparamForm
-from speakfeed_gui.ui.metrics_view import MetricsView
 from speakfeed_gui.ui.model_details import read_metadata
+from speakfeed_gui.ui.train_dataset import DatasetPanel, dropped_dataset_in
+from speakfeed_gui.ui.train_run import RunPanel
 from speakfeed_gui.ui.validation import mark_invalid
 from speakfeed_gui.ui.workers import Worker
 
 log = logging.getLogger(__name__)
-STAGES = {"check": "Checking clips", "features": "Extracting features", "split": "Splitting",
-          "train": "Training", "evaluate": "Evaluating", "save": "Saving"}
 _TYPE_TITLES = {"random_forest": "Random forest", "logistic_regression": "Logistic regression",
                 "gradient_boosting": "Gradient boosting", "svm": "Support vector machine", "mlp": "Neural network (MLP)"}
-
-
-def dropped_dataset(paths: list[str]) -> str | None:
-    """The first dropped path that can be a dataset (a folder or a .csv file)."""
-    for text in paths:
-        path = Path(text)
-        if path.is_dir() or (path.is_file() and path.suffix.lower() == ".csv"):
-            return str(path)
-    return None
 
 
 class TrainTab(QWidget):
@@ -56,16 +45,10 @@ class TrainTab(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.report: Any = None
-        self.dataset_error = ""
-        self.check_worker: Worker | None = None
         self.worker: Worker | None = None
         self.model_id = ""
         self._failure = ""
         self._hyper_by_type: dict[str, dict[str, Any]] = dict(self.context.setting("train/hyperparameters", {}))
-        self._last_stage = ("", -1)
-        self._check_timer = QTimer(self, singleShot=True, interval=400)
-        self._check_timer.timeout.connect(self.check_dataset)
         self.setAcceptDrops(True)
         self._build()
         self._restore()
@@ -73,25 +56,10 @@ class TrainTab(QWidget):
 
     # -- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
-        self.dataset_edit = QLineEdit()
-        self.dataset_edit.setPlaceholderText("Folder of label folders, RAVDESS folder, or CSV (path,label,speaker)")
-        self.dataset_edit.textEdited.connect(lambda _t: self._check_timer.start())
-        self.dataset_edit.editingFinished.connect(self._on_path_committed)
-        folder_button = QPushButton("Folder…")
-        folder_button.clicked.connect(self.pick_folder)
-        csv_button = QPushButton("CSV…")
-        csv_button.clicked.connect(self.pick_csv)
-        path_row = QHBoxLayout()
-        path_row.addWidget(self.dataset_edit, 1)
-        path_row.addWidget(folder_button)
-        path_row.addWidget(csv_button)
-        self.dataset_summary = QLabel("<i>Choose a dataset, or drop a folder or CSV file here.</i>")
-        self.dataset_summary.setWordWrap(True)
-        self.dataset_summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        dataset_box = QGroupBox("Dataset")
-        dataset_layout = QVBoxLayout(dataset_box)
-        dataset_layout.addLayout(path_row)
-        dataset_layout.addWidget(self.dataset_summary)
+        self.dataset = DatasetPanel(self.context)
+        self.dataset_edit, self.dataset_summary = self.dataset.edit, self.dataset.summary
+        self.dataset.changed.connect(self.revalidate)
+        self.dataset.checked.connect(self.dataset_checked)
 
         self.experiment_edit = QLineEdit()
         self.experiment_edit.setPlaceholderText("(defaults to the model type)")
@@ -126,7 +94,7 @@ class TrainTab(QWidget):
 
         self.form = QWidget()
         form_layout = QVBoxLayout(self.form)
-        for box in (dataset_box, model_box, eval_box):
+        for box in (self.dataset, model_box, eval_box):
             form_layout.addWidget(box)
         form_layout.addStretch(1)
         scroll = QScrollArea()
@@ -154,49 +122,21 @@ class TrainTab(QWidget):
         left_layout.addWidget(scroll, 1)
         left_layout.addLayout(buttons)
 
-        self.stage_label = QLabel("Idle")
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.log_view = QPlainTextEdit()
-        self.log_view.setReadOnly(True)
-        self.log_view.setMaximumBlockCount(5000)
-        self.log_view.setPlaceholderText("Training progress appears here.")
-        self.metrics = MetricsView()
-        self.metrics.set_evaluation(None, "Results appear here after a run.")
-        self.show_button = QPushButton("Show in Model Browser")
+        self.run_panel = RunPanel()
+        panel = self.run_panel
+        self.stage_label, self.progress_bar, self.log_view = panel.stage_label, panel.progress_bar, panel.log_view
+        self.metrics, self.show_button, self.live_button = panel.metrics, panel.show_button, panel.live_button
         self.show_button.clicked.connect(lambda: self.context.show_model_requested.emit(self.model_id))
-        self.live_button = QPushButton("Use for Live Feedback")
         self.live_button.clicked.connect(self.use_for_live)
-        result_buttons = QHBoxLayout()
-        result_buttons.addStretch(1)
-        result_buttons.addWidget(self.show_button)
-        result_buttons.addWidget(self.live_button)
-        results_box = QGroupBox("Results")
-        results_layout = QVBoxLayout(results_box)
-        results_layout.addWidget(self.metrics, 1)
-        results_layout.addLayout(result_buttons)
-        run_box = QGroupBox("Run")
-        run_layout = QVBoxLayout(run_box)
-        run_layout.addWidget(self.stage_label)
-        run_layout.addWidget(self.progress_bar)
-        run_layout.addWidget(self.log_view, 1)
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.setChildrenCollapsible(False)
-        right.addWidget(run_box)
-        right.addWidget(results_box)
-        right.setStretchFactor(0, 2)
-        right.setStretchFactor(1, 3)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
+        self.splitter.addWidget(panel)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setSizes([500, 900])
         layout = QVBoxLayout(self)
         layout.addWidget(self.splitter)
-        self._set_result_buttons(False)
 
         self.model_combo.currentIndexChanged.connect(self._on_model_type_changed)
         for signal in (self.experiment_edit.textChanged, self.test_fraction.valueChanged, self.seed.valueChanged,
@@ -225,7 +165,7 @@ class TrainTab(QWidget):
     def save_state(self) -> None:
         self._hyper_by_type[self.model_type()] = self.hyper_form.values()
         values = {
-            "train/dataset": self.dataset_edit.text().strip(), "train/experiment": self.experiment_edit.text(),
+            "train/dataset": self.dataset.text(), "train/experiment": self.experiment_edit.text(),
             "train/model_type": self.model_type(), "train/hyperparameters": self._hyper_by_type,
             "train/test_fraction": self.test_fraction.value(), "train/seed": self.seed.value(),
             "train/group_by_speaker": self.group_by_speaker.isChecked(), "train/cv_folds": self.cv_folds.value(),
@@ -238,129 +178,32 @@ class TrainTab(QWidget):
     def model_type(self) -> str:
         return str(self.model_combo.currentData())
 
-    def _start_dir(self) -> str:
-        current = Path(self.dataset_edit.text().strip())
-        if current.exists():
-            return str(current if current.is_dir() else current.parent)
-        return str(self.context.setting("paths/last_dataset_dir", str(Path.home())))
-
-    def pick_folder(self) -> None:
-        chosen = QFileDialog.getExistingDirectory(self, "Choose dataset folder", self._start_dir())
-        if chosen:
-            self.set_dataset(chosen)
-
-    def pick_csv(self) -> None:
-        chosen, _ = QFileDialog.getOpenFileName(self, "Choose dataset CSV", self._start_dir(), "CSV files (*.csv)")
-        if chosen:
-            self.set_dataset(chosen)
-
     def set_dataset(self, path: str | Path) -> None:
         """Use this dataset and check it now (picker, drop, restore, tests)."""
-        self.dataset_edit.setText(str(path))
-        self.check_dataset()
+        self.dataset.set_path(path)
 
-    def _on_path_committed(self) -> None:
-        if self._check_timer.isActive():
-            self._check_timer.stop()
-            self.check_dataset()
+    @property
+    def check_worker(self) -> Worker | None:
+        """The running dataset check, if any."""
+        return self.dataset.check_worker
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
-        if not self.running() and dropped_dataset([u.toLocalFile() for u in urls if u.isLocalFile()]):
+        if not self.running() and dropped_dataset_in(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        path = dropped_dataset([u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()])
+        path = dropped_dataset_in(event.mimeData())
         if path and not self.running():
             self.set_dataset(path)
             event.acceptProposedAction()
 
-    def check_dataset(self) -> None:
-        """List and open every clip of the chosen dataset in a worker; a newer check replaces it."""
-        if self.check_worker is not None:
-            self.check_worker.cancel()
-            self.check_worker = None
-        self.report, self.dataset_error = None, ""
-        text = self.dataset_edit.text().strip()
-        if not text:
-            self.dataset_summary.setText("<i>Choose a dataset, or drop a folder or CSV file here.</i>")
-            self.revalidate()
-            return
-        path = Path(text).expanduser()
-        if path.exists():
-            self.context.set_setting("paths/last_dataset_dir", str(path if path.is_dir() else path.parent))
-
-        def work(progress: Any, cancel: Any) -> Any:
-            from speakfeed_gui.core.datasets import check_dataset, load_dataset
-
-            return check_dataset(load_dataset(path), progress=progress, cancel=cancel)
-
-        worker = Worker(work, name="check dataset", parent=self)
-        worker.progress.connect(lambda _s, done, total, _m, w=worker: self._on_check_progress(w, done, total))
-        worker.finished.connect(lambda report, w=worker: self._on_checked(w, report, ""))
-        worker.failed.connect(lambda exc, w=worker: self._on_checked(w, None, format_error(exc)[0]))
-        worker.cancelled.connect(lambda: None)
-        self.check_worker = worker
-        self.dataset_summary.setText("<i>Checking the dataset…</i>")
-        self.revalidate()
-        worker.start()
-
-    def _on_check_progress(self, worker: Worker, done: int, total: int) -> None:
-        if worker is self.check_worker:
-            self.dataset_summary.setText(f"<i>Checking the dataset… {done}/{total} files</i>")
-
-    def _on_checked(self, worker: Worker, report: Any, error: str) -> None:
-        if worker is not self.check_worker:
-            return  # a stale check of an earlier path
-        self.check_worker = None
-        self.report, self.dataset_error = report, error
-        if report is not None:
-            self.dataset_summary.setText(self._summary_html(report))
-        else:
-            self.dataset_summary.setText(f"<span style='color:#c62828'>{html.escape(error)}</span>")
-        self.revalidate()
-        self.dataset_checked.emit()
-
-    @staticmethod
-    def _summary_html(report: Any) -> str:
-        minutes = report.total_seconds / 60
-        speakers = f"{len(report.speakers)} speakers" if report.speakers else "speakers unknown"
-        counts = ", ".join(f"{html.escape(k)}: {v}" for k, v in report.label_counts.items()) or "none"
-        lines = [
-            f"<b>{report.n_clips} clips</b> ({len(report.usable)} usable) · {minutes:.1f} min · "
-            f"{len(report.label_counts)} labels · {speakers} · layout {html.escape(report.layout)}",
-            f"Labels: {counts}",
-        ]
-        if report.problems:
-            shown = "<br>".join(f"&nbsp;&nbsp;{html.escape(p.path.name)}: {html.escape(p.reason)}"
-                                for p in report.problems[:5])
-            more = f"<br>&nbsp;&nbsp;… and {len(report.problems) - 5} more" if len(report.problems) > 5 else ""
-            lines.append(f"<span style='color:#b26a00'>{len(report.problems)} unusable files:</span><br>{shown}{more}")
-        return "<br>".join(lines)
-
     # -- validation -------------------------------------------------------------------------
     def problems(self) -> list[str]:
         """Every reason Start is disabled, in form order (each bad field is flagged in place)."""
-        found: list[str] = []
-        dataset_problem = ""
-        text = self.dataset_edit.text().strip()
-        if not text:
-            found.append("Choose a dataset folder or CSV file.")
-        elif self.check_worker is not None:
-            found.append("Checking the dataset…")
-        elif self.dataset_error:
-            dataset_problem = self.dataset_error
-        elif self.report is not None:
-            if len(self.report.label_counts) < 2:
-                dataset_problem = (f"{text}: {len(self.report.label_counts)} usable label(s); "
-                                   "training needs at least 2 labels")
-            elif self.report.problems and not self.skip_bad.isChecked():
-                dataset_problem = (f"{len(self.report.problems)} unusable files: tick 'Skip unusable files' "
-                                   "or fix them")
-        mark_invalid(self.dataset_edit, dataset_problem)
-        found += [dataset_problem] if dataset_problem else []
+        dataset_problem = self.dataset.problem(self.skip_bad.isChecked())
+        found = [dataset_problem] if dataset_problem else []
         name = self.experiment_edit.text().strip() or self.model_type()
         for widget, args in ((self.experiment_edit, (name, 0.2, 0, 0)),
                              (self.test_fraction, ("x", self.test_fraction.value(), 0, 0)),
@@ -412,7 +255,7 @@ class TrainTab(QWidget):
             "cv_folds": self.cv_folds.value(),
             "skip_bad": self.skip_bad.isChecked(),
         }
-        dataset, model_type, params = self.dataset_edit.text().strip(), self.model_type(), self.hyper_form.values()
+        dataset, model_type, params = self.dataset.text(), self.model_type(), self.hyper_form.values()
 
         def work(progress: Any, cancel: Any) -> str:
             from speakfeed_gui.core.trainer import run_training_experiment
@@ -420,17 +263,13 @@ class TrainTab(QWidget):
             return run_training_experiment(dataset, model_type, params, progress=progress, cancel=cancel, **options)
 
         self.worker = Worker(work, name="training", parent=self)
-        self.worker.progress.connect(self._on_progress)
+        self.worker.progress.connect(self.run_panel.show_progress)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self.worker.cancelled.connect(self._on_cancelled)
         self.worker.done.connect(self._on_done)
         self.model_id, self._failure = "", ""
-        self.log_view.clear()
-        self._log(f"Training {model_type} on {dataset}")
-        self._last_stage = ("", -1)
-        self.metrics.set_evaluation(None, "Training…")
-        self._set_result_buttons(False)
+        self.run_panel.begin(model_type, dataset)
         self.context.track(self.worker, "Training")
         self.worker.start()
         self._set_running(True)
@@ -440,8 +279,7 @@ class TrainTab(QWidget):
         if self.running():
             self.worker.cancel()
             self.cancel_button.setEnabled(False)
-            self.stage_label.setText("Cancelling…")
-            self._log("Cancelling…")
+            self.run_panel.show_cancelling()
 
     def _set_running(self, running: bool) -> None:
         self.form.setEnabled(not running)
@@ -449,53 +287,31 @@ class TrainTab(QWidget):
         self.setAcceptDrops(not running)
         self.revalidate()
 
-    def _on_progress(self, stage: str, done: int, total: int, message: str) -> None:
-        title = STAGES.get(stage, stage)
-        self.stage_label.setText(f"{title}: {done}/{total}" + (f" — {message}" if message else ""))
-        if total > 0:
-            self.progress_bar.setRange(0, total)
-            self.progress_bar.setValue(done)
-        else:
-            self.progress_bar.setRange(0, 0)
-        step = max(1, total // 10)
-        last_stage, last_done = self._last_stage
-        if stage != last_stage or done == total or done - last_done >= step:
-            self._log(f"[{stage}] {done}/{total} {message}".rstrip())
-            self._last_stage = (stage, done)
-
     def _on_finished(self, model_id: str) -> None:
         self.model_id = str(model_id)
-        self.stage_label.setText(f"Done: model {self.model_id[:8]} registered")
-        self._log(f"Registered model {self.model_id}")
         self.context.notify_registry_changed()
         try:
             entry = self.context.registry().get_model_info(self.model_id)
             metadata, problem = read_metadata(entry)
         except SpeakFeedError as exc:
             metadata, problem = {}, str(exc)
-        self.metrics.set_evaluation(metadata.get("evaluation_results"), problem or "No evaluation recorded")
-        self._set_result_buttons(True)
+        self.run_panel.show_registered(self.model_id, metadata.get("evaluation_results"), problem)
         self.context.status_message.emit(f"Trained model {self.model_id[:8]}")
         self.run_finished.emit(self.model_id)
 
     def _on_failed(self, exc: BaseException) -> None:
         message = format_error(exc)[0]
-        self.stage_label.setText("Failed")
-        self._log(f"Failed: {message}")
-        self.metrics.set_evaluation(None, "The run failed; nothing was saved.")
+        self.run_panel.show_failed(message)
         self._failure = message
         report_error(exc, title="Training failed")
         self.run_failed.emit(message)
 
     def _on_cancelled(self) -> None:
-        self.stage_label.setText("Cancelled")
-        self._log("Cancelled; nothing was saved.")
-        self.metrics.set_evaluation(None, "Cancelled; nothing was saved.")
+        self.run_panel.show_cancelled()
         self.run_cancelled.emit()
 
     def _on_done(self) -> None:
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(1 if self.model_id else 0)
+        self.run_panel.end(bool(self.model_id))
         self._set_running(False)
         if self._failure:
             self.message_label.setText(self._failure)
@@ -503,10 +319,3 @@ class TrainTab(QWidget):
     def use_for_live(self) -> None:
         if self.model_id:
             self.context.use_for_live(self.model_id, configured=False)
-
-    def _set_result_buttons(self, enabled: bool) -> None:
-        self.show_button.setEnabled(enabled)
-        self.live_button.setEnabled(enabled)
-
-    def _log(self, line: str) -> None:
-        self.log_view.appendPlainText(line)

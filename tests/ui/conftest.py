@@ -103,3 +103,49 @@ def write_registry_snapshot(workspace, n: int) -> list[str]:
     lines = ",\n".join(f"{json.dumps(key)}: {json.dumps(value)}" for key, value in data.items())
     workspace.registry_path.write_text("{\n" + lines + "\n}\n", encoding="utf-8")
     return ids
+
+
+def drag_and_drop(mime, x: int = 10, y: int = 10):
+    """A drag-enter and a drop event of `mime` at (x, y), for QApplication.sendEvent.
+
+    Qt 6.12 takes the drag-enter position as a QPointF (the QPoint form is deprecated there),
+    earlier Qt 6 only as a QPoint.
+    """
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    try:
+        enter = QDragEnterEvent(QPointF(x, y), *args)
+    except TypeError:
+        enter = QDragEnterEvent(QPoint(x, y), *args)
+    return enter, QDropEvent(QPointF(x, y), *args)
+
+
+def open_main_window(qtbot, context):
+    """The main window shown, exposed and active (shortcuts only fire in the active window)."""
+    from speakfeed_gui.ui.main_window import MainWindow
+
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    with qtbot.waitActive(window):
+        window.activateWindow()
+    return window
+
+
+def none_refs_lost(calls: int = 2000) -> int:
+    """References to None that `calls` void Qt calls dropped (0 on a sound binding; see test_qt_binding.py)."""
+    import gc
+    import sys
+
+    from PySide6.QtCore import QObject
+
+    probe = QObject()
+    gc.collect()
+    before = sys.getrefcount(None)
+    for _ in range(calls):
+        probe.setObjectName("probe")  # returns nothing
+    gc.collect()
+    return before - sys.getrefcount(None)

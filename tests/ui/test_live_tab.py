@@ -15,6 +15,7 @@ import pytest
 import soundfile as sf
 import yaml
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog
 
 from speakfeed_gui.core.live.session import load_session
 from speakfeed_gui.core.workspace import init_workspace
@@ -297,6 +298,13 @@ def test_past_sessions_reopen_in_the_report_view(qtbot, make_tab, live_workspace
     assert view.report.path == str(path)
     assert view.report.windows == len(json.loads(path.read_text())["windows"])
     assert view.timeline.point_count() > 0
+    assert tab.show_sessions() is dialog  # Sessions… again brings the open window forward
+    click(qtbot, dialog.open_button)  # the same report again replaces the first window
+    assert tab.report_dialog is not shown.args[0]
+    tab.report_dialog.close()
+    dialog.close()
+    assert tab.report_dialog is None and tab.sessions_dialog is None
+    qtbot.waitUntil(lambda: not tab.findChildren(QDialog), timeout=2000)  # closed windows are deleted, not kept
 
 
 @pytest.fixture(scope="module")
@@ -361,7 +369,8 @@ def _result(is_speech: bool, probabilities=None, threshold: float = 0.0, transcr
 
 
 def test_emotion_panel_tells_silence_uncertain_and_labels_apart(qtbot):
-    from speakfeed_gui.ui.live_plots import EmotionPanel, label_colors
+    from speakfeed_gui.ui.live_plots import EmotionPanel
+    from speakfeed_gui.ui.plot_style import label_colors
 
     panel = EmotionPanel()
     qtbot.addWidget(panel)

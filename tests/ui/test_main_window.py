@@ -21,20 +21,11 @@ from speakfeed_gui.ui import error_dialog
 from speakfeed_gui.ui.error_dialog import error_bus
 from speakfeed_gui.ui.main_window import BROWSER, LIVE, TRAIN, MainWindow
 from speakfeed_gui.ui.registry_table import NAME
-
-
-def _window(qtbot, context) -> MainWindow:
-    window = MainWindow(context)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    with qtbot.waitActive(window):
-        window.activateWindow()  # shortcuts only fire in the active window
-    return window
+from tests.ui.conftest import open_main_window
 
 
 def test_three_tabs_menus_and_shortcuts(qtbot, context):
-    window = _window(qtbot, context)
+    window = open_main_window(qtbot, context)
     assert [window.tabs.tabText(i) for i in range(3)] == ["Live Feedback", "Model Browser", "Train"]
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["&File", "&View", "&Help"]
@@ -50,14 +41,14 @@ def test_three_tabs_menus_and_shortcuts(qtbot, context):
 
 
 def test_status_bar_shows_workspace_and_live_model(qtbot, context, workspace):
-    window = _window(qtbot, context)
+    window = open_main_window(qtbot, context)
     assert window.workspace_label.text() == f"Workspace: {workspace.root}"
     assert window.live_label.text() == "Live model: emotion (configured)"  # default_model, no alias yet
     assert window.windowTitle() == "SpeakFeed — ws"
 
 
 def test_export_without_a_selection_explains_itself(qtbot, context):
-    window = _window(qtbot, context)
+    window = open_main_window(qtbot, context)
     window.tabs.setCurrentIndex(TRAIN)
     window.act_export.trigger()
     assert window.tabs.currentIndex() == BROWSER
@@ -65,7 +56,7 @@ def test_export_without_a_selection_explains_itself(qtbot, context):
 
 
 def test_geometry_and_tab_persist(qtbot, make_context, workspace, settings):
-    first = _window(qtbot, make_context(workspace))
+    first = open_main_window(qtbot, make_context(workspace))
     first.resize(first.minimumSizeHint().width(), 577)
     first.tabs.setCurrentIndex(TRAIN)
     first.close()
@@ -77,7 +68,7 @@ def test_geometry_and_tab_persist(qtbot, make_context, workspace, settings):
 
 
 def test_refresh_rereads_the_config(qtbot, context, workspace):
-    window = _window(qtbot, context)
+    window = open_main_window(qtbot, context)
     config = workspace.config_path
     config.write_text(config.read_text().replace("models:\n", "models:\n  extra:\n    type: dummy\n", 1))
     qtbot.keyClick(window, Qt.Key.Key_F5)
@@ -86,7 +77,7 @@ def test_refresh_rereads_the_config(qtbot, context, workspace):
 
 
 def test_open_another_workspace(qtbot, context, trained_workspace):
-    window = _window(qtbot, context)
+    window = open_main_window(qtbot, context)
     other, model_id = trained_workspace
     window.switch_workspace(other.root)
     assert window.workspace_label.text() == f"Workspace: {other.root}"
@@ -108,7 +99,7 @@ def exception_hooks(monkeypatch):
 
 @pytest.mark.qt_no_exception_capture
 def test_exception_in_a_slot_shows_a_dialog_and_the_app_keeps_running(qtbot, context, exception_hooks):
-    window = _window(qtbot, context)
+    window = open_main_window(qtbot, context)
 
     def broken_slot():
         raise KeyError("no such column")
@@ -129,7 +120,7 @@ def test_exception_in_a_slot_shows_a_dialog_and_the_app_keeps_running(qtbot, con
 
 @pytest.mark.qt_no_exception_capture
 def test_speakfeed_error_is_one_line_without_traceback(qtbot, context, exception_hooks):
-    _window(qtbot, context)
+    open_main_window(qtbot, context)
 
     def bad_config():
         raise ConfigError("models.yaml: default_model: expected one of the configured models, got 'x'")
@@ -141,7 +132,7 @@ def test_speakfeed_error_is_one_line_without_traceback(qtbot, context, exception
 
 
 def test_exception_in_a_plain_thread_shows_a_dialog(qtbot, context, exception_hooks):
-    _window(qtbot, context)
+    open_main_window(qtbot, context)
 
     def crash():
         raise RuntimeError("thread crashed")
@@ -168,7 +159,7 @@ def test_qt_messages_go_to_logging(qtbot, caplog):
 def test_default_model_is_prepared_in_the_background(qtbot, make_context, tmp_path):
     workspace = init_workspace(tmp_path / "fresh")
     context = make_context(workspace)
-    window = _window(qtbot, context)
+    window = open_main_window(qtbot, context)
     worker = window.start_default_model()
     assert "Preparing the default model" in window.task_status.label.text()
     assert window.task_status.isVisible()

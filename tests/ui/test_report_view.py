@@ -16,7 +16,7 @@ from speakfeed_gui.core.live.analyzer import analyze_array
 from speakfeed_gui.core.live.session import SessionRecorder, load_session
 from speakfeed_gui.core.live.vad import EnergyVAD
 from speakfeed_gui.core.models.dummy import DummyModel
-from speakfeed_gui.ui.live_plots import PALETTE
+from speakfeed_gui.ui.plot_style import PALETTE
 from speakfeed_gui.ui.report_view import ReportView, SessionsDialog, build_report, with_transcript_rates
 from tests.synth import silence, speechlike
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtWidgets import QApplication
 
 from speakfeed_gui.core.registry import ModelRegistry
@@ -18,6 +18,7 @@ from speakfeed_gui.ui.registry_table import ACCURACY, NAME
 from speakfeed_gui.ui.train_tab import TrainTab
 from speakfeed_gui.ui.validation import is_marked_invalid
 from tests.synth import make_dataset
+from tests.ui.conftest import drag_and_drop
 
 LEFT = Qt.MouseButton.LeftButton
 
@@ -107,6 +108,19 @@ def test_cancel_mid_training_leaves_nothing_behind(qtbot, context, dataset_csv):
     assert _model_files(context.workspace) == []
     assert tab.stage_label.text() == "Cancelled" and "nothing was saved" in tab.log_view.toPlainText()
     assert tab.start_button.isEnabled()
+    trees = [line for line in tab.log_view.toPlainText().splitlines() if line.startswith("[train]")]
+    assert trees and all(re.fullmatch(r"\[train\] \d+/3000 estimators", line) for line in trees), trees
+
+
+def test_progress_text_shows_the_count_once():
+    from speakfeed_gui.ui.train_run import progress_text
+
+    assert progress_text(200, 200, "200/200 estimators") == "200/200 estimators"
+    assert progress_text(200, 200, "200/200 estimators", " — ") == "200/200 estimators"
+    assert progress_text(3, 12, "clip.wav") == "3/12 clip.wav"
+    assert progress_text(3, 12, "clip.wav", " — ") == "3/12 — clip.wav"
+    assert progress_text(1, 1, "") == "1/1"
+    assert progress_text(1, 10, "10/100 files") == "1/10 10/100 files"  # another count is not the stage's
 
 
 def test_bad_dataset_path_is_flagged_and_blocks_start(qtbot, context, tmp_path):
@@ -116,6 +130,18 @@ def test_bad_dataset_path_is_flagged_and_blocks_start(qtbot, context, tmp_path):
     assert "no such file or folder" in tab.message_label.text()
     assert "no such file" in tab.dataset_edit.toolTip()
     assert not tab.start_button.isEnabled()
+
+
+def test_a_typed_path_blocks_start_until_it_is_checked(qtbot, context, dataset_csv, tmp_path):
+    tab = _tab(qtbot, context)
+    _choose(qtbot, tab, dataset_csv)
+    assert tab.start_button.isEnabled()
+    qtbot.keyClicks(tab.dataset_edit, ".bak")  # the checked report is of the old path
+    assert not tab.start_button.isEnabled() and tab.message_label.text() == "Checking the dataset…"
+    assert tab.start() is None
+    with qtbot.waitSignal(tab.dataset_checked, timeout=20_000):
+        pass  # checked once the typing pauses
+    assert "no such file or folder" in tab.message_label.text() and not tab.start_button.isEnabled()
 
 
 def test_dataset_with_one_label_blocks_start(qtbot, context, tmp_path):
@@ -223,17 +249,16 @@ def test_dropping_a_folder_chooses_it(qtbot, context, tmp_path):
     tab.show()
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "nothing.txt")), QUrl.fromLocalFile(str(folder))])
-    enter = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, LEFT, Qt.KeyboardModifier.NoModifier)
+    enter, drop = drag_and_drop(mime)
     QApplication.sendEvent(tab, enter)
     assert enter.isAccepted()
-    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, LEFT, Qt.KeyboardModifier.NoModifier)
     with qtbot.waitSignal(tab.dataset_checked, timeout=20_000):
         QApplication.sendEvent(tab, drop)
     assert tab.dataset_edit.text() == str(folder)
     assert "6 clips" in tab.dataset_summary.text() and "layout folders" in tab.dataset_summary.text()
     text_only = QMimeData()
     text_only.setUrls([QUrl.fromLocalFile(str(tmp_path / "nothing.txt"))])
-    refused = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, text_only, LEFT, Qt.KeyboardModifier.NoModifier)
+    refused, _drop = drag_and_drop(text_only)
     QApplication.sendEvent(tab, refused)
     assert not refused.isAccepted()
 

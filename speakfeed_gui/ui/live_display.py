@@ -1,0 +1,117 @@
+"""What the Live Feedback tab shows of a running session: current emotion, timeline, pitch and level,
+delivery cards and (text models) the transcript.
+
+Fed by the tab's GUI timer: `add_result` for each analysed window (cheap appends), then one
+`show_latest` per tick that redraws. Keeps what the cards need over a session: the recent speech
+windows and the transcript without overlapping windows.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
+
+from speakfeed_gui.core.live.analyzer import WindowResult
+from speakfeed_gui.core.live.preparation import recent_medians
+from speakfeed_gui.ui.live_plots import EmotionPanel, EmotionTimeline, PitchLevelPlot
+from speakfeed_gui.ui.plot_style import label_colors
+from speakfeed_gui.ui.prosody_cards import ProsodyCards, TranscriptLog
+
+CARD_SECONDS = 10.0  # cards show the median of the speech windows of the last 10 s
+TRANSCRIPT_SECONDS = 30.0  # words / fillers per minute over the last 30 s of transcript
+
+
+def clock(seconds: float) -> str:
+    """Seconds as m:ss, as the session clock shows them."""
+    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
+
+
+class LiveDisplay(QWidget):
+    """Emotion panel and plots side by side, the delivery cards and the transcript below."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.results_shown = 0
+        self.speech: collections.deque = collections.deque(maxlen=512)
+        self.transcript_log = TranscriptLog()
+        self.text_mode = False
+        self.filler_words: tuple[str, ...] = ()
+
+        self.panel = EmotionPanel()
+        self.timeline = EmotionTimeline()
+        self.pitch_level = PitchLevelPlot()
+        plots = QSplitter(Qt.Orientation.Vertical)
+        plots.addWidget(self.timeline)
+        plots.addWidget(self.pitch_level)
+        plots.setSizes([260, 220])
+        middle = QSplitter(Qt.Orientation.Horizontal)
+        middle.addWidget(self.panel)
+        middle.addWidget(plots)
+        middle.setStretchFactor(1, 1)
+        middle.setSizes([260, 900])
+
+        self.cards = ProsodyCards()
+        self.transcript = QPlainTextEdit()
+        self.transcript.setReadOnly(True)
+        self.transcript.setMaximumBlockCount(500)
+        self.transcript.setPlaceholderText("What the speech recogniser hears appears here.")
+        self.transcript.setMaximumHeight(90)
+        self.transcript.setVisible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(middle, 1)
+        layout.addWidget(self.cards)
+        layout.addWidget(self.transcript)
+
+    def reset(self, model: Any, live: Any) -> None:
+        """Start over for a new session of this model with these live settings."""
+        self.results_shown = 0
+        self.speech.clear()
+        self.transcript_log = TranscriptLog()
+        self.text_mode = model.input_kind == "text"
+        self.filler_words = tuple(live.filler_words)
+        self.timeline.hop = live.hop_seconds
+        self.timeline.set_labels(model.labels)
+        self.pitch_level.clear_data()
+        self.cards.set_targets(live.targets)
+        self.cards.set_text_mode(self.text_mode)
+        self.cards.clear_values()
+        self.transcript.clear()
+        self.transcript.setVisible(self.text_mode)
+        self.panel.reset()
+
+    def add_result(self, result: WindowResult) -> None:
+        """One analysed window: appended to the plots and the card data; drawn by `show_latest`."""
+        self.results_shown += 1
+        probabilities = result.smoothed if result.prediction is not None else None
+        if probabilities and not set(probabilities) <= set(self.timeline.labels):
+            self.timeline.set_labels(list(probabilities))  # the model's outputs differ from its declared labels
+        self.timeline.append(result.t_end, probabilities)
+        self.pitch_level.add_pitch(result.t_end, result.prosody.pitch_hz if result.is_speech else None)
+        if result.is_speech:
+            self.speech.append(result)
+        if self.transcript_log.add(result.t_start, result.t_end, result.transcript) and result.transcript:
+            self.transcript.appendPlainText(f"[{clock(result.t_start)}] {result.transcript}")
+
+    def show_latest(self, latest: WindowResult) -> None:
+        """Redraw after a batch of results; the cards follow speech only."""
+        self.panel.show_result(latest, label_colors(self.timeline.labels))
+        self.timeline.redraw()
+        if latest.is_speech:
+            self._update_cards(latest.t_end)
+
+    def show_level(self, now: float, level_dbfs: float) -> None:
+        """The input level at `now` seconds (every tick, speech or not)."""
+        self.panel.meter.set_level(level_dbfs)
+        self.pitch_level.add_level(now, level_dbfs)
+        self.pitch_level.redraw(now)
+
+    def _update_cards(self, now: float) -> None:
+        values: dict[str, Any] = recent_medians(self.speech, now - CARD_SECONDS)
+        if self.text_mode:
+            values.update(self.transcript_log.metrics(self.filler_words, since=now - TRANSCRIPT_SECONDS))
+        self.cards.update_values(values)
