@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QWidget
 
 from speakfeed_gui.ui.plot_style import style_plot
@@ -23,6 +24,14 @@ def _short(label: str) -> str:
     return label if len(label) <= _MAX_LABEL_CHARS else label[: _MAX_LABEL_CHARS - 1] + "…"
 
 
+def _abbreviations(labels: Sequence[str], least: int = 4) -> list[str]:
+    """Shortest distinct prefixes (at least `least` characters) for narrow columns; rows keep full names."""
+    size = least
+    while size < max(map(len, labels)) and len({label[:size] for label in labels}) < len(labels):
+        size += 1
+    return [label[:size] for label in labels]
+
+
 class ConfusionPlot(pg.PlotWidget):
     """A static heat map (no mouse zoom/pan); `set_matrix` redraws it, `clear_matrix` empties it."""
 
@@ -30,6 +39,9 @@ class ConfusionPlot(pg.PlotWidget):
         super().__init__(parent, background="w")
         plot = self.getPlotItem()
         style_plot(plot, "True", "Predicted", grid=False, invert_y=True, left_width=None)
+        plot.showAxis("right")
+        plot.getAxis("right").setStyle(showValues=False)
+        plot.getAxis("right").setPen(pg.mkPen(None))
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(_COLORMAP)
         plot.addItem(self.image)
@@ -64,8 +76,13 @@ class ConfusionPlot(pg.PlotWidget):
                 plot.addItem(text)
                 self._texts.append(text)
         ticks = [[(i + 0.5, _short(label)) for i, label in enumerate(labels)]]
-        plot.getAxis("bottom").setTicks(ticks)
+        columns = _abbreviations(labels) if n >= 4 else [text for _, text in ticks[0]]
+        plot.getAxis("bottom").setTicks([[(i + 0.5, text) for i, text in enumerate(columns)]])
         plot.getAxis("left").setTicks(ticks)
+        # room for the longest row name on the left and half a column name on the right
+        metrics = QFontMetrics(plot.getAxis("left").font())
+        plot.getAxis("left").setWidth(max(metrics.horizontalAdvance(text) for _, text in ticks[0]) + 34)
+        plot.getAxis("right").setWidth(max(metrics.horizontalAdvance(text) for text in columns) // 2 + 4)
         plot.getViewBox().setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
 
     def clear_matrix(self, message: str = "No evaluation to show") -> None:
