@@ -84,7 +84,7 @@ def test_a_stale_view_of_a_network_folder_never_cuts_other_writers_lines(
     The attribute cache is the one thing simulated here (stat answers frozen); every file operation is
     real. The stale writer must refuse rather than cut the journal back to the end it remembers.
     """
-    import speakfeed_gui.core.registry as registry_module
+    import speakfeed_gui.core.registry_store as registry_module
     from speakfeed_gui.core.errors import RegistryError
 
     path = init_workspace(tmp_path / "ws").registry_path
