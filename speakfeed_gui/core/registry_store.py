@@ -187,7 +187,12 @@ class RegistryStore:
             else:
                 raw, snap_key = self._read_snapshot_bytes()
                 base = RegistryState(snap_key=snap_key)
-            tail = self._read_journal(base)
+            try:
+                tail = self._read_journal(base)
+            except RegistryError:
+                if _stat_key(str(self.path)) != snap_key:
+                    continue  # a compaction truncated the journal mid-read: not corruption, read again
+                raise
             if _stat_key(str(self.path)) != snap_key:
                 continue  # a compaction replaced the snapshot while we read: start again
             if tail is None:
@@ -258,7 +263,8 @@ class RegistryStore:
             op = {"gen": state.generation, **change}
             self._append(state, op)
             self._apply(state, op)
-            if state.journal_offset > max(self.journal_limit, state.snap_key[1] if state.snap_key else 0):
+            # the first write creates model_registry.json; later ones compact when the journal outgrows it
+            if state.snap_key is None or state.journal_offset > max(self.journal_limit, state.snap_key[1]):
                 self._compact(state)
             return op
 

@@ -35,6 +35,14 @@ def _entry(registry: ModelRegistry, name: str = "random_forest", experiment: str
     }
 
 
+def test_first_write_creates_the_seed_file_later_ones_append_to_the_journal(registry: ModelRegistry) -> None:
+    first = registry.register_model(_entry(registry, "a"))
+    assert first in json.loads(registry.path.read_text())
+    second = registry.register_model(_entry(registry, "b"))
+    assert second not in json.loads(registry.path.read_text())  # amortised: appended to the journal
+    assert second in registry.journal_path.read_text() and len(ModelRegistry(registry.path)) == 2
+
+
 def test_register_get_list_and_len(registry: ModelRegistry) -> None:
     assert len(registry) == 0 and registry.list_models() == []
     first = registry.register_model(_entry(registry, "a", extra_files=[registry.folder / "exp" / "a_split.json"]))
@@ -54,7 +62,7 @@ def test_register_get_list_and_len(registry: ModelRegistry) -> None:
 def test_paths_are_stored_relative_and_survive_a_move(tmp_path: Path) -> None:
     registry = ModelRegistry(init_workspace(tmp_path / "ws").registry_path)
     model_id = registry.register_model(_entry(registry))
-    stored = json.loads((registry.journal_path.read_text()).splitlines()[0])["entry"]
+    stored = json.loads(registry.path.read_text())[model_id]  # the first write creates the seed's file
     assert stored["model_path"] == "exp/random_forest.skops" and stored["metadata_path"] == "exp/random_forest_metadata.json"
     shutil.move(tmp_path / "ws", tmp_path / "moved")
     moved = ModelRegistry(tmp_path / "moved" / "models" / "model_registry.json")
@@ -292,6 +300,7 @@ def test_torn_journal_tail_is_ignored_and_then_repaired(registry: ModelRegistry)
 
 
 def test_corrupt_journal_line_names_the_line(registry: ModelRegistry) -> None:
+    registry.register_model(_entry(registry, "first"))  # the first write creates model_registry.json
     registry.register_model(_entry(registry, "a"))
     with open(registry.journal_path, "ab") as handle:
         handle.write(b"garbage\n")
