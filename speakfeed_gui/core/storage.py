@@ -84,6 +84,16 @@ def fsync_dir(folder: str | Path) -> None:
         os.close(fd)
 
 
+def _file_mode() -> int:
+    """rw for everyone, minus the process umask (what open() would give a new file)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _file_mode()
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | Path) -> Iterator[BinaryIO]:
     """A binary file that replaces `path` only if the block ends without error.
@@ -95,6 +105,7 @@ def atomic_open(path: str | Path) -> Iterator[BinaryIO]:
     tmp: str | None = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600; teammates sharing the folder must read it
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()

@@ -264,3 +264,13 @@ def test_check_versions_reports_differences() -> None:
         "model was trained with numpy 1.0,",
         "model was trained with scikit-learn 0.24.2,",
     ]
+
+
+def test_atomic_writes_get_normal_permissions_not_mkstemps_0600(tmp_path):
+    from speakfeed_gui.core.storage import atomic_write_text
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    path = tmp_path / "shared.json"
+    atomic_write_text(path, "{}")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
