@@ -30,7 +30,7 @@ class ParamSpec:
 
 _SPECS: dict[str, tuple[str, tuple[ParamSpec, ...]]] = {
     "random_forest": ("sklearn.ensemble:RandomForestClassifier", (
-        ParamSpec("n_estimators", "int", 200, 1, 5000, help="number of trees"),
+        ParamSpec("n_estimators", "int", 200, 1, 2000, help="number of trees"),
         ParamSpec("max_depth", "int_or_none", None, 1, 200, help="tree depth limit (None: unlimited)"),
         ParamSpec("min_samples_leaf", "int", 1, 1, 1000, help="smallest leaf size"),
         ParamSpec("max_features", "choice", "sqrt", choices=("sqrt", "log2", None), help="features tried per split"),
@@ -42,7 +42,7 @@ _SPECS: dict[str, tuple[str, tuple[ParamSpec, ...]]] = {
         ParamSpec("class_weight", "choice", "balanced", choices=("balanced", None)),
     )),
     "gradient_boosting": ("sklearn.ensemble:GradientBoostingClassifier", (
-        ParamSpec("n_estimators", "int", 150, 1, 5000, help="boosting stages"),
+        ParamSpec("n_estimators", "int", 150, 1, 1000, help="boosting stages (one tree per label each)"),
         ParamSpec("learning_rate", "float", 0.1, 1e-4, 1.0, log=True),
         ParamSpec("max_depth", "int", 3, 1, 50),
         ParamSpec("subsample", "float", 1.0, 0.05, 1.0, help="fraction of samples per stage"),
