@@ -7,6 +7,7 @@ pipeline_results/ folder and print the end-of-session report.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import asdict, replace
@@ -125,6 +126,9 @@ def run_live(args: argparse.Namespace) -> int:
 
     if args.list_devices:
         return _list_devices()
+    # as in the Live tab, torch (silero VAD, transformers) runs on one thread: its small per-window
+    # ops stall for tens of ms on several threads of a busy machine; read when torch is first imported
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     capture = AudioCapture(args.device)
     capture.start()
     try:

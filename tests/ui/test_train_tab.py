@@ -90,7 +90,7 @@ def test_cancel_mid_training_leaves_nothing_behind(qtbot, context, dataset_csv):
     tab = _tab(qtbot, context)
     _choose(qtbot, tab, dataset_csv)
     tab.model_combo.setCurrentIndex(tab.model_combo.findData("random_forest"))
-    tab.hyper_form.editors["n_estimators"].spin.setValue(3000)  # trained in steps, cancel checked between them
+    tab.hyper_form.editors["n_estimators"].spin.setValue(2000)  # trained in steps, cancel checked between them
     tab.start()
     seen: list[str] = []
 
@@ -109,7 +109,7 @@ def test_cancel_mid_training_leaves_nothing_behind(qtbot, context, dataset_csv):
     assert tab.stage_label.text() == "Cancelled" and "nothing was saved" in tab.log_view.toPlainText()
     assert tab.start_button.isEnabled()
     trees = [line for line in tab.log_view.toPlainText().splitlines() if line.startswith("[train]")]
-    assert trees and all(re.fullmatch(r"\[train\] \d+/3000 estimators", line) for line in trees), trees
+    assert trees and all(re.fullmatch(r"\[train\] \d+/2000 estimators", line) for line in trees), trees
 
 
 def test_progress_text_shows_the_count_once():
@@ -197,7 +197,7 @@ def test_invalid_values_are_flagged_in_place(qtbot, context, dataset_csv):
     spin.lineEdit().selectAll()
     qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_Backspace)  # an empty number field
     assert not tab.start_button.isEnabled()
-    assert is_marked_invalid(spin) and "n_estimators: enter a whole number from 1 to 5000" == spin.toolTip()
+    assert is_marked_invalid(spin) and "n_estimators: enter a whole number from 1 to 2000" == spin.toolTip()
     assert tab.message_label.text() == spin.toolTip()
     qtbot.keyClicks(spin.lineEdit(), "50")
     assert tab.start_button.isEnabled() and not is_marked_invalid(spin)

@@ -180,6 +180,19 @@ def fill_short_gaps(speech_mask: np.ndarray, frame_seconds: float, min_pause: fl
     return mask
 
 
+def _moving_mean(x: np.ndarray, width: int, step: int) -> np.ndarray:
+    """Centred moving mean (cut at the edges) at every `step`-th sample, from one cumulative sum.
+
+    Equal to dividing two `np.convolve(..., mode="same")` by a box kernel, at a fraction of the cost
+    (the two 800-tap convolutions were about 4.5 ms of a 2 s window's prosody).
+    """
+    csum = np.concatenate(([0.0], np.cumsum(x)))
+    centres = np.arange(0, x.size, step)
+    lo = np.maximum(centres - width // 2, 0)
+    hi = np.minimum(centres + (width - 1) // 2, x.size - 1) + 1
+    return (csum[hi] - csum[lo]) / (hi - lo)
+
+
 def speaking_rate_sps(
     audio: np.ndarray,
     sr: int,
@@ -205,9 +218,8 @@ def speaking_rate_sps(
         return None
     hop = sr // 100
     smooth = max(1, int(0.05 * sr))
-    kernel = np.ones(smooth)
     # a moving average normalised by the samples present, so the window edges do not dip
-    power = (np.convolve(np.square(audio), kernel, mode="same") / np.convolve(np.ones(audio.size), kernel, mode="same"))[::hop]
+    power = _moving_mean(np.square(audio), smooth, hop)
     env = 10.0 * np.log10(np.maximum(power, 1e-10))
     env_times = np.arange(env.size) * hop / sr
     in_speech = _fit(talk, -1)[np.minimum((env_times / frame_seconds).astype(int), talk.size - 1)]
