@@ -26,6 +26,7 @@ from typing import Any, Mapping
 
 from speakfeed_gui.core.errors import IntegrityError, ModelLoadError, RegistryError, StorageError
 from speakfeed_gui.core.registry import FILES_KEY, PATH_KEYS, ModelRegistry, entry_problem
+from speakfeed_gui.core.registry_format import artifact_roles
 from speakfeed_gui.core.storage import atomic_open, fsync_dir, load_estimator, os_reason, read_json, verify_sha256
 
 log = logging.getLogger(__name__)
@@ -91,12 +92,6 @@ def _verify_entry(entry: Mapping[str, Any], *, strict: bool) -> None:
 # ---- export --------------------------------------------------------------------------------
 
 
-def _entry_files(entry: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(role, absolute path) of every file the entry lists."""
-    files = [(key, entry[key]) for key in PATH_KEYS if entry.get(key)]
-    return files + [(FILES_KEY, p) for p in entry.get(FILES_KEY) or []]
-
-
 def _safe_name(text: str, fallback: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or fallback
 
@@ -106,7 +101,7 @@ def export_bundle(registry: ModelRegistry, ref: str, dest: str | Path) -> Path:
     entry = registry.get_model_info(ref)
     _verify_entry(entry, strict=False)
     files, names = [], set()
-    for role, path in _entry_files(entry):
+    for role, path in artifact_roles(entry):
         name = os.path.basename(path)
         if not name.endswith(ALLOWED_SUFFIXES):
             raise IntegrityError(f"{path}: only .skops and .json files can be bundled; retrain to get a skops model")

@@ -73,8 +73,13 @@ def entry_problem(entry: Any) -> str | None:
     return None
 
 
-def artifact_files(entry: Mapping[str, Any]) -> list[str]:
-    """The artifact paths an entry lists: PATH_KEYS in order, then its extra files."""
-    files = [entry[k] for k in PATH_KEYS if entry.get(k)]
+def artifact_roles(entry: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(role, path) of every artifact an entry lists: PATH_KEYS in order, then its extra files."""
+    files = [(k, entry[k]) for k in PATH_KEYS if entry.get(k)]
     extra = entry.get(FILES_KEY)
-    return files + (list(extra) if isinstance(extra, list) else [])
+    return files + ([(FILES_KEY, p) for p in extra] if isinstance(extra, list) else [])
+
+
+def artifact_files(entry: Mapping[str, Any]) -> list[str]:
+    """The artifact paths an entry lists, in artifact_roles order."""
+    return [path for _, path in artifact_roles(entry)]
