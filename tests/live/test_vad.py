@@ -81,3 +81,27 @@ def test_loading_silero_keeps_the_torch_thread_count():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "2"
+
+
+def test_silero_streams_overlapping_windows_like_one_pass_over_the_whole_stream(spoken):
+    """Each frame is run once with the network's state carried on, as over the whole stream."""
+    audio = np.concatenate([silence(0.7), spoken, silence(0.7), spoken, silence(0.5)])
+    whole = SileroVAD().speech_probabilities(audio) > 0.5
+    vad, size, hop = SileroVAD(), 2 * SR, SR // 2  # the live defaults: 2 s every 0.5 s
+    for start in range(0, audio.size - size + 1, hop):
+        mask = vad.speech_mask(audio[start : start + size], start=start)
+        centres = (start + np.arange(mask.size) * FRAME + FRAME // 2) // FRAME
+        np.testing.assert_array_equal(mask, whole[np.minimum(centres, (start + size) // FRAME - 1)])
+    assert vad._stream.probs.size <= size // FRAME + 1  # only the last window's frames are kept
+
+
+def test_silero_stream_starts_over_after_a_gap_or_a_reset(spoken):
+    audio = np.concatenate([spoken, silence(1.0), spoken])
+    size = 40 * FRAME
+    vad = SileroVAD()
+    vad.speech_mask(audio[:size], start=0)
+    later = 60 * FRAME  # windows were skipped: the frames in between were never seen
+    alone = SileroVAD().speech_probabilities(audio[later : later + size]) > 0.5
+    np.testing.assert_array_equal(vad.speech_mask(audio[later : later + size], start=later), alone)
+    vad.reset()
+    np.testing.assert_array_equal(vad.speech_mask(audio[later : later + size], start=later), alone)

@@ -84,12 +84,13 @@ class WindowAnalyzer:
 
     def reset(self) -> None:
         self.state = None
+        self.vad.reset()
 
     def analyze(self, window: np.ndarray, t_start: float) -> WindowResult:
         """VAD first; only speech windows reach the model. `window` is 16 kHz mono float32."""
         began = time.perf_counter()
         window = np.asarray(window, dtype=np.float32)
-        mask = self.vad.speech_mask(window)
+        mask = self.vad.speech_mask(window, start=round(t_start * SAMPLE_RATE))
         fraction = float(mask.mean()) if mask.size else 0.0
         result = WindowResult(
             t_start=t_start,

@@ -2,7 +2,9 @@
 
 `EnergyVAD` needs nothing but numpy and works on any loud enough signal (also test tones);
 `SileroVAD` is the silero-vad network (torch), which ignores music, tones and noise. Both share
-`speech_mask(audio) -> bool per frame`, `frame_seconds` and `speech_fraction(audio)`.
+`speech_mask(audio, start=None) -> bool per frame`, `frame_seconds`, `speech_fraction(audio)`
+and `reset()`. `start` is the window's first sample in a continuous stream (overlapping live
+windows): silero then runs only on the frames it has not seen yet, keeping its state.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ FRAME = 512  # samples at 16 kHz: silero's frame, reused by the energy VAD so ma
 class VAD(Protocol):
     frame_seconds: float
 
-    def speech_mask(self, audio: np.ndarray) -> np.ndarray: ...
+    def speech_mask(self, audio: np.ndarray, start: int | None = None) -> np.ndarray: ...
 
     def speech_fraction(self, audio: np.ndarray) -> float: ...
+
+    def reset(self) -> None: ...
 
 
 def frame_db(audio: np.ndarray, frame: int = FRAME) -> np.ndarray:
@@ -47,7 +51,7 @@ def frame_db(audio: np.ndarray, frame: int = FRAME) -> np.ndarray:
 class _MaskFraction:
     frame_seconds = FRAME / SAMPLE_RATE
 
-    def speech_mask(self, audio: np.ndarray) -> np.ndarray:
+    def speech_mask(self, audio: np.ndarray, start: int | None = None) -> np.ndarray:
         raise NotImplementedError
 
     def speech_fraction(self, audio: np.ndarray) -> float:
@@ -85,7 +89,8 @@ class EnergyVAD(_MaskFraction):
         floor = self.noise_floor_db if self.noise_floor_db is not None else self.min_db - self.margin_db
         return float(np.clip(floor + self.margin_db, self.min_db, self.max_db))
 
-    def speech_mask(self, audio: np.ndarray) -> np.ndarray:
+    def speech_mask(self, audio: np.ndarray, start: int | None = None) -> np.ndarray:
+        """`start` is accepted for the VAD interface; the energy VAD needs no stream position."""
         levels = frame_db(audio)
         if levels.size == 0:
             return np.zeros(0, dtype=bool)
@@ -99,13 +104,24 @@ class EnergyVAD(_MaskFraction):
 
 
 class SileroVAD(_MaskFraction):
-    """The silero-vad network on 512-sample frames; speech where its probability > `threshold`."""
+    """The silero-vad network on 512-sample frames; speech where its probability > `threshold`.
+
+    Live windows overlap (2 s every 0.5 s), so with a stream position each frame is run once:
+    probabilities are kept per frame of the stream and the network's state carries on, as
+    silero is meant to stream. That is about a quarter of the work of a whole window.
+    """
 
     def __init__(self, threshold: float = 0.5) -> None:
         self.threshold = threshold
         self._model = load_silero()
+        self._stream = _FrameProbabilities()
+
+    def reset(self) -> None:
+        self._stream = _FrameProbabilities()
+        self._model.reset_states()
 
     def speech_probabilities(self, audio: np.ndarray) -> np.ndarray:
+        """One probability per frame of `audio` on its own (the network starts fresh)."""
         import torch
 
         audio = np.ascontiguousarray(audio, dtype=np.float32)
@@ -113,10 +129,65 @@ class SileroVAD(_MaskFraction):
             return np.zeros(0)
         with torch.inference_mode():
             probs = self._model.audio_forward(torch.from_numpy(audio), SAMPLE_RATE)
+        self._stream = _FrameProbabilities()  # audio_forward reset the network's state
         return probs.numpy()[0]
 
-    def speech_mask(self, audio: np.ndarray) -> np.ndarray:
-        return self.speech_probabilities(audio) > self.threshold
+    def speech_mask(self, audio: np.ndarray, start: int | None = None) -> np.ndarray:
+        audio = np.ascontiguousarray(audio, dtype=np.float32)
+        if start is None or audio.size < FRAME:
+            return self.speech_probabilities(audio) > self.threshold
+        return self._streamed(audio, int(start)) > self.threshold
+
+    def _streamed(self, audio: np.ndarray, start: int) -> np.ndarray:
+        """Probabilities for the frames of a window at stream sample `start`, new frames only run."""
+        import torch
+
+        stream = self._stream
+        if not stream.continues(start):
+            self._model.reset_states()
+            stream.restart(start)
+        new = []
+        with torch.inference_mode():
+            for k in range(stream.next_frame, (start + audio.size) // FRAME):
+                chunk = audio[k * FRAME - start : (k + 1) * FRAME - start]
+                new.append(float(self._model(torch.from_numpy(chunk), SAMPLE_RATE)))
+        stream.extend(new, keep_from=start)
+        if stream.probs.size == 0:  # a window too short to hold one whole stream frame
+            return self.speech_probabilities(audio)
+        return stream.for_window(start, audio.size)
+
+
+class _FrameProbabilities:
+    """Speech probability of stream frames [first, next_frame): frame k holds samples k*FRAME on."""
+
+    def __init__(self) -> None:
+        self.first = self.next_frame = 0
+        self.probs = np.zeros(0)
+        self.window_start: int | None = None
+
+    def continues(self, start: int) -> bool:
+        """The window follows the last one without a gap (else the stream starts over)."""
+        if self.window_start is None or start < self.window_start:
+            return False
+        return self.next_frame * FRAME >= start
+
+    def restart(self, start: int) -> None:
+        self.first = self.next_frame = -(-start // FRAME)
+        self.probs = np.zeros(0)
+
+    def extend(self, new: list[float], keep_from: int) -> None:
+        """Append new frames; forget those wholly before sample `keep_from` (no window needs them)."""
+        probs = np.concatenate([self.probs, np.asarray(new, dtype=np.float64)])
+        self.next_frame += len(new)
+        drop = max(0, min(keep_from // FRAME - self.first, probs.size - 1))
+        self.probs, self.first = probs[drop:], self.first + drop
+        self.window_start = keep_from
+
+    def for_window(self, start: int, size: int) -> np.ndarray:
+        """Each of the window's own frames takes the stream frame under its centre (≤ 16 ms off)."""
+        centres = start + np.arange(-(-size // FRAME)) * FRAME + FRAME // 2
+        frames = np.clip(centres // FRAME, self.first, self.next_frame - 1)
+        return self.probs[frames - self.first]
 
 
 def load_silero():
