@@ -6,8 +6,17 @@ GUI shows it in a message box.
 """
 
 
+# Control characters a user's value may carry into a message (a YAML key "\n", a file name
+# with a tab), written as escapes so the message stays one line.
+_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F)} | {
+    ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+
+
 class SpeakFeedError(Exception):
-    """Base of every user-facing error."""
+    """Base of every user-facing error; its message is always one line."""
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(str(message).translate(_ESCAPES), *args)
 
 
 class ConfigError(SpeakFeedError):

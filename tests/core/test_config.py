@@ -60,6 +60,14 @@ def test_bad_values_name_file_and_key(tmp_path: Path, mutate, expected):
     assert "\n" not in message
 
 
+def test_a_key_with_control_characters_is_named_on_one_line(tmp_path: Path):
+    """Found by the hypothesis fuzzer: a top-level YAML key "\\n" split the message in two."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"\n\tx": 1}, tmp_path / "models.yaml")
+    assert str(caught.value) == (f"{tmp_path / 'models.yaml'}: \\n\\tx: unknown key; "
+                                 "valid keys: default_model, models, pipeline, live")
+
+
 def test_invalid_yaml_reports_line(tmp_path: Path):
     path = tmp_path / "models.yaml"
     path.write_text("models:\n  dummy: [unclosed\n")
