@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -23,9 +24,9 @@ from speakfeed_gui.core.progress import CancelToken, check_cancel
 
 log = logging.getLogger(__name__)
 
-# (resolved path, size, mtime_ns, inode) -> sha256, so the fingerprint and the feature cache
-# hash each file once per process.
-_HASH_MEMO: dict[tuple[str, int, int, int], str] = {}
+# (absolute path, size, mtime_ns, device, inode) -> sha256, so the fingerprint and the feature
+# cache hash each file once per process.
+_HASH_MEMO: dict[tuple[str, int, int, int, int], str] = {}
 _MEMO_LOCK = threading.Lock()
 _MEMO_LIMIT = 200_000
 
@@ -39,7 +40,7 @@ def content_hashes(paths: Sequence[str | Path], *, cancel: CancelToken | None = 
         path = Path(path)
         try:
             st = path.stat()
-            key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+            key = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
             with _MEMO_LOCK:
                 digest = _HASH_MEMO.get(key)
             if digest is None:
@@ -55,11 +56,17 @@ def content_hashes(paths: Sequence[str | Path], *, cancel: CancelToken | None = 
 
 
 def relative_name(path: Path, root: Path) -> str:
-    """POSIX path relative to the dataset root (absolute when the file lies outside it)."""
+    """POSIX path relative to the dataset root (absolute when the file lies outside it).
+
+    Lexical (`abspath`), not `resolve()`: a clip reached through a symlink keeps its name in the
+    dataset, and no file-system walk per clip.
+    """
+    absolute, base = os.path.abspath(path), os.path.abspath(root)
     try:
-        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
-    except ValueError:
-        return Path(path).resolve().as_posix()
+        inside = os.path.commonpath([absolute, base]) == base
+    except ValueError:  # another drive (Windows)
+        inside = False
+    return Path(os.path.relpath(absolute, base) if inside else absolute).as_posix()
 
 
 def dataset_fingerprint(clips: Sequence[Any], root: Path, *, cancel: CancelToken | None = None) -> dict[str, Any]:
