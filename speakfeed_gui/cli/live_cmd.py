@@ -157,7 +157,7 @@ def run_live(args: argparse.Namespace) -> int:
             analyzer.stop()
     finally:
         capture.stop()
-    stats = compute_stats(analyzer.results)
+    stats = compute_stats(analyzer.compute_ms)
     print(f"analysis: median {stats['median_ms']:.0f} ms per window, {analyzer.skipped} windows skipped, "
           f"{capture.overflows} input overflows", file=sys.stderr)
     _print_report(recorder, settings)

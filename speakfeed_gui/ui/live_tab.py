@@ -242,7 +242,7 @@ class LiveTab(QWidget):
                 f"Microphone lost: {run.capture.error or 'the device stopped'}. The session so far was saved as "
                 f"{run.session.path.name} (status: device lost). Check the microphone, press Refresh, then Start.")
         elif self.banner_kind != "warning":  # keep a model problem in view
-            self.show_banner(f"Session saved as {run.session.path.name} ({len(run.session.windows)} windows); "
+            self.show_banner(f"Session saved as {run.session.path.name} ({run.session.window_count} windows); "
                              "Sessions… reopens it.", "info")
         if show_report:
             document = dict(run.session.document, path=str(run.session.path))

@@ -166,3 +166,24 @@ def test_live_analyzer_reports_model_errors_and_goes_on(tmp_path):
     assert live.errors == 2 and live.results == []
     assert errors[0].startswith("analysis failed at 0.0 s: ModelNotFoundError: no model 'live'")
     assert errors[1].startswith("analysis failed at 1.0 s:")
+
+
+def test_live_analyzer_keeps_a_bounded_history_but_every_compute_time(dummy_model):
+    """An hour-long talk must not grow memory: `results` keeps the newest RESULT_HISTORY windows."""
+    from speakfeed_gui.core.live.analyzer import RESULT_HISTORY
+
+    ring = RingBuffer(5 * SR)
+    results, arrived, on_result = collector()
+    live = LiveAnalyzer(ring, dummy_model, live_settings(window_seconds=0.25, hop_seconds=0.05),
+                        on_result=on_result, vad=EnergyVAD())
+    live.start()
+    ring.write(silence(0.25))
+    hop = harmonic(200, 0.05)
+    while len(results) < RESULT_HISTORY + 20:  # one hop at a time, each analysed before the next arrives
+        assert arrived.acquire(timeout=10)
+        ring.write(hop)
+    assert arrived.acquire(timeout=10)
+    live.stop()
+    assert live.skipped == 0
+    assert live.results == results[-RESULT_HISTORY:]
+    assert list(live.compute_ms) == [r.compute_ms for r in results]

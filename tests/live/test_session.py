@@ -121,3 +121,34 @@ def test_load_session_errors_are_one_line(tmp_path):
         assert message == f"{path}: {expected[name]}" and "\n" not in message
     (tmp_path / "pipeline_results_broken.json").write_text("{")
     assert list_sessions(tmp_path) == []  # unreadable files are skipped, not fatal
+
+
+def test_windows_are_appended_not_rewritten(tmp_path, dummy_model, results):
+    """The header is written once and the windows go to a journal that only grows, then one complete file."""
+    recorder = recorder_for(tmp_path, dummy_model, flush_seconds=0.0)
+    header = recorder.path.read_bytes()
+    recorder.append(results[0])
+    before = recorder.journal_path.read_bytes()
+    for result in results[1:]:
+        recorder.append(result)
+    assert recorder.journal_path.read_bytes().startswith(before)
+    assert recorder.path.read_bytes() == header  # not rewritten while recording
+    assert recorder.window_count == len(results)
+    recorder.close()
+    assert not recorder.journal_path.exists()
+    data = json.loads(recorder.path.read_text())
+    assert "windows_file" not in data and len(data["windows"]) == len(results)
+
+
+def test_a_crash_leaves_header_and_journal_which_load_as_one_session(tmp_path, dummy_model, results):
+    recorder = recorder_for(tmp_path, dummy_model, flush_seconds=0.0)
+    for result in results[:4]:
+        recorder.append(result)
+    with open(recorder.journal_path, "a", encoding="utf-8") as journal:
+        journal.write('{"t_start": 9.0, "t_en')  # the line the crash tore
+    data = load_session(recorder.path)
+    assert data["status"] == "recording"
+    assert [w["t_start"] for w in data["windows"]] == [r.t_start for r in results[:4]]
+    assert data["duration_seconds"] == pytest.approx(results[3].t_end)
+    [listed] = list_sessions(tmp_path)
+    assert listed["windows"] == 4

@@ -11,8 +11,10 @@ import logging
 import math
 import threading
 import time
+from array import array
+from collections import deque
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 SILENCE = "silence"
 UNCLASSIFIED = "speech"  # speech heard, but a text model had no transcript to classify
 MIN_SPEECH_FRACTION = 0.2  # a window with less speech than this is treated as silence
+RESULT_HISTORY = 240  # results LiveAnalyzer keeps in memory (2 min at the default hop); the session file has all
 
 
 @dataclass
@@ -168,6 +171,8 @@ class LiveAnalyzer:
     queue them to its own thread) and to `session`, which also receives the raw audio when it
     records and is closed by `stop()` or, with status device_lost, when the capture fails.
     `on_error(message)` reports model failures (analysis goes on) and the capture's failure.
+    `results` holds the last RESULT_HISTORY windows and `compute_ms` every window's compute time,
+    so an hour-long talk does not grow memory.
     """
 
     def __init__(
@@ -198,7 +203,8 @@ class LiveAnalyzer:
         self.skipped = 0
         self.errors = 0
         self.stopped_reason: str | None = None
-        self._results: list[WindowResult] = []
+        self._results: deque[WindowResult] = deque(maxlen=RESULT_HISTORY)
+        self.compute_ms = array("d")
         self._lock = threading.Lock()
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
@@ -291,6 +297,7 @@ class LiveAnalyzer:
             return
         with self._lock:
             self._results.append(result)
+            self.compute_ms.append(result.compute_ms)
         if self.session is not None:
             self.session.append(result)
         if self.on_result is not None:
@@ -327,9 +334,9 @@ class LiveAnalyzer:
             self.session.close(reason, message=message, skipped_windows=self.skipped)
 
 
-def compute_stats(results: list[WindowResult]) -> dict[str, float]:
+def compute_stats(compute_ms: Iterable[float]) -> dict[str, float]:
     """Median and maximum compute time per window (ms), for logs and benchmarks."""
-    times = [r.compute_ms for r in results if math.isfinite(r.compute_ms)]
+    times = [t for t in compute_ms if math.isfinite(t)]
     if not times:
         return {"median_ms": 0.0, "max_ms": 0.0}
     return {"median_ms": float(np.median(times)), "max_ms": float(max(times))}

@@ -1,15 +1,19 @@
 """Session files: every analysed window of a live (or file) session, kept safe on disk.
 
-`pipeline_results/pipeline_results_<YYYYmmdd_HHMMSS>.json` is rewritten atomically (temp file,
-fsync, os.replace) when the session starts, every `flush_seconds` while results come in, and
-when it is closed, so a crash or a lost device leaves the session so far, never half a file.
-The optional recording is a 16-bit WAV next to it, written incrementally.
+`pipeline_results/pipeline_results_<YYYYmmdd_HHMMSS>.json` is written atomically when the
+session starts (status `recording`, no windows yet) and again, complete, when it is closed.
+In between, windows are appended as JSON lines to `<same name>.jsonl`, fsynced every
+`flush_seconds`: a long talk costs neither memory nor a growing rewrite, and a crash or a lost
+device leaves the header plus every flushed window, which `load_session` joins again. The
+optional recording is a 16-bit WAV next to it, written incrementally.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import threading
 import time
 from datetime import datetime
@@ -28,6 +32,7 @@ log = logging.getLogger(__name__)
 FORMAT = "speakfeed-session"
 FORMAT_VERSION = 1
 PREFIX = "pipeline_results_"
+JOURNAL_SUFFIX = ".jsonl"
 STATUSES = ("recording", "completed", "device_lost", "error")
 _REASON_STATUS = {"stopped": "completed", "completed": "completed", "device_lost": "device_lost", "error": "error"}
 
@@ -57,6 +62,7 @@ class SessionRecorder:
         except OSError as exc:
             raise SessionError(f"{self.dir}: cannot create the sessions folder ({exc.strerror or exc})") from None
         self.path = self._free_path(datetime.now().strftime("%Y%m%d_%H%M%S"))
+        self.journal_path = self.path.with_suffix(JOURNAL_SUFFIX)
         self.add_timestamps = add_timestamps
         self.record_audio = record_audio
         self.sample_rate = int(sample_rate)
@@ -65,6 +71,9 @@ class SessionRecorder:
         self._wav: Any = None
         self._lock = threading.Lock()
         self._last_flush = time.monotonic()
+        self._pending: list[str] = []  # window lines not yet in the journal
+        self._journal_size = 0  # bytes of whole lines in the journal
+        self.window_count = 0
         self.closed = False
         self.document: dict[str, Any] = {
             "format": FORMAT,
@@ -80,28 +89,29 @@ class SessionRecorder:
             "sample_rate": self.sample_rate,
             "audio_file": self.audio_path.name if self.audio_path else None,
             "skipped_windows": 0,
+            "windows_file": self.journal_path.name,
             "windows": [],
         }
+        try:
+            self._journal = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o666)
+        except OSError as exc:
+            raise SessionError(f"{self.journal_path}: cannot create the session file ({exc.strerror or exc})") from None
         if record_audio:
             import soundfile as sf
 
             self._wav = sf.SoundFile(str(self.audio_path), "w", samplerate=self.sample_rate, channels=1, subtype="PCM_16")
-        self._write()
+        self._write(self.document)
 
     def _free_path(self, stamp: str) -> Path:
         path = self.dir / f"{PREFIX}{stamp}.json"
         n = 2
-        while path.exists() or path.with_suffix(".wav").exists():
+        while any(path.with_suffix(suffix).exists() for suffix in (".json", ".wav", JOURNAL_SUFFIX)):
             path = self.dir / f"{PREFIX}{stamp}_{n}.json"
             n += 1
         return path
 
-    @property
-    def windows(self) -> list[dict[str, Any]]:
-        return self.document["windows"]
-
     def append(self, result: Any) -> None:
-        """Add one window; the file is rewritten when `flush_seconds` passed since the last write."""
+        """Add one window; it reaches the disk when `flush_seconds` passed since the last flush."""
         data = result.to_dict() if hasattr(result, "to_dict") else dict(result)
         if self.add_timestamps:
             data.setdefault("timestamp", _now())
@@ -109,7 +119,8 @@ class SessionRecorder:
             if self.closed:
                 log.debug("window after close ignored (t=%s)", data.get("t_start"))
                 return
-            self.windows.append(data)
+            self._pending.append(json.dumps(data, ensure_ascii=False))
+            self.window_count += 1
             self.document["duration_seconds"] = max(self.document["duration_seconds"], float(data.get("t_end") or 0.0))
             if time.monotonic() - self._last_flush >= self.flush_seconds:
                 self._flush()
@@ -127,14 +138,30 @@ class SessionRecorder:
     def _flush(self) -> None:
         if self._wav is not None:
             self._wav.flush()  # libsndfile rewrites the header, so the partial WAV is playable
-        self._write()
         self._last_flush = time.monotonic()
-
-    def _write(self) -> None:
+        if not self._pending:
+            return
+        data = memoryview(("\n".join(self._pending) + "\n").encode("utf-8"))
         try:
-            atomic_write_json(self.path, self.document)
-        except (OSError, ValueError) as exc:  # a full disk must not kill the live session; the next flush retries
+            written = 0
+            while written < len(data):
+                written += os.write(self._journal, data[written:])
+            os.fsync(self._journal)
+        except OSError as exc:  # a full disk must not kill the live session; the next flush retries
+            log.error("cannot append to session file %s: %s", self.journal_path, exc)
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._journal, self._journal_size)  # no half line, no line twice
+            return
+        self._journal_size += len(data)
+        self._pending.clear()
+
+    def _write(self, document: Mapping[str, Any]) -> bool:
+        try:
+            atomic_write_json(self.path, document)
+        except (OSError, ValueError) as exc:
             log.error("cannot write session file %s: %s", self.path, exc)
+            return False
+        return True
 
     def close(self, reason: str = "stopped", *, message: str | None = None, skipped_windows: int | None = None) -> Path:
         """Finalise once: status completed / device_lost / error, end time, last write."""
@@ -148,10 +175,17 @@ class SessionRecorder:
             doc["ended_at"] = _now()
             if skipped_windows is not None:
                 doc["skipped_windows"] = int(skipped_windows)
+            self._flush()
             if self._wav is not None:
                 self._wav.close()
                 self._wav = None
-            self._write()
+            os.close(self._journal)
+            doc["windows"] = _read_journal(self.journal_path) + [json.loads(line) for line in self._pending]
+            doc.pop("windows_file")
+            if self._write(doc):  # the complete file is safe: the journal has served
+                self.journal_path.unlink(missing_ok=True)
+            else:
+                doc["windows_file"] = self.journal_path.name
         log.info("session %s closed: %s", self.path.name, doc["status"])
         return self.path
 
@@ -167,12 +201,34 @@ def load_session(path: str | Path) -> dict[str, Any]:
     windows = data.get("windows")
     if not isinstance(windows, list):
         raise SessionError(f"{path}: windows: expected a list of window results, got {type(windows).__name__}")
+    journal = data.pop("windows_file", None)
+    if isinstance(journal, str) and journal:  # still recording, or the app stopped before closing it
+        windows += _read_journal(path.parent / Path(journal).name)
+        data["duration_seconds"] = max([data.get("duration_seconds") or 0.0, *(w.get("t_end", 0) for w in windows
+                                                                                if isinstance(w, dict))])
     for i, window in enumerate(windows):
         ok = isinstance(window, dict) and all(isinstance(window.get(k), (int, float)) for k in ("t_start", "t_end"))
         if not ok:
             raise SessionError(f"{path}: windows[{i}]: expected an object with numeric t_start and t_end")
     data["path"] = str(path)
     return data
+
+
+def _read_journal(path: Path) -> list[dict[str, Any]]:
+    """The windows appended so far; a line torn by a crash (the last one) is left out."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SessionError(f"{path}: cannot read the session's windows ({exc})") from None
+    windows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            windows.append(json.loads(line))
+        except json.JSONDecodeError:
+            log.warning("%s: line %d is incomplete (the app stopped while writing it); left out", path, number)
+    return windows
 
 
 def list_sessions(sessions_dir: str | Path) -> list[dict[str, Any]]:
