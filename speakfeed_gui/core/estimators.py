@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from speakfeed_gui.core.errors import HyperparameterError
+from speakfeed_gui.core.errors import DatasetError, HyperparameterError
 
 
 @dataclass(frozen=True)
@@ -175,8 +175,11 @@ def _check_with_sklearn(model_type: str, extra: Mapping[str, Any]) -> None:
         raise HyperparameterError(f"{model_type}: {str(exc).splitlines()[0]}") from None
 
 
-def make_estimator(model_type: str, params: Mapping[str, Any], seed: int) -> Any:
-    """Instantiate the sklearn estimator with validated params, a fixed seed and fixed extras."""
+def make_estimator(model_type: str, params: Mapping[str, Any], seed: int, y_train: Any = None) -> Any:
+    """Instantiate the sklearn estimator with validated params, a fixed seed and fixed extras.
+
+    `y_train`, the labels it will be fitted on, sizes the SVM's calibration folds.
+    """
     cls = _estimator_class(model_type)
     kwargs = dict(params)
     if model_type == "mlp" and isinstance(kwargs.get("hidden_layer_sizes"), int):
@@ -191,5 +194,20 @@ def make_estimator(model_type: str, params: Mapping[str, Any], seed: int) -> Any
     if model_type == "svm":  # SVC(probability=True) is deprecated: calibrate explicitly (sigmoid, 3-fold)
         from sklearn.calibration import CalibratedClassifierCV
 
-        return CalibratedClassifierCV(estimator, ensemble=False, cv=3)
+        return CalibratedClassifierCV(estimator, ensemble=False, cv=calibration_folds(y_train))
     return estimator
+
+
+def calibration_folds(y_train: Any, most: int = 3) -> int:
+    """Folds for probability calibration: at most `most`, at most the rarest label's clip count."""
+    if y_train is None:
+        return most
+    import numpy as np
+
+    labels, counts = np.unique(np.asarray(y_train), return_counts=True)
+    if counts.min() < 2:
+        raise DatasetError(
+            f"label {labels[counts.argmin()]!r} has only {counts.min()} training clip: the SVM's probability "
+            "calibration needs at least 2 per label; add clips or choose another model type"
+        )
+    return int(min(most, counts.min()))

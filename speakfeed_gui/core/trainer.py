@@ -64,19 +64,6 @@ def _fit(estimator: Any, X: np.ndarray, y: np.ndarray, progress: ProgressCallbac
     return estimator
 
 
-def _fit_calibration_folds(estimator: Any, y_train: np.ndarray) -> None:
-    """An SVM's probability calibration cross-validates: fit its folds to the smallest label."""
-    if "cv" not in estimator.get_params() or not hasattr(estimator, "estimator"):
-        return
-    labels, counts = np.unique(y_train, return_counts=True)
-    if counts.min() < 2:
-        raise DatasetError(
-            f"label {labels[counts.argmin()]!r} has only {counts.min()} training clip: the SVM's probability "
-            "calibration needs at least 2 per label; add clips or choose another model type"
-        )
-    estimator.set_params(cv=int(min(3, counts.min())))
-
-
 def _writable_cache(ws: Workspace) -> Path | None:
     """The feature cache folder, or None (no caching) where it cannot be created, e.g. on a read-only disk."""
     from speakfeed_gui.core.features import cache_folder
@@ -213,8 +200,7 @@ def run_training_experiment(
     from speakfeed_gui.core.storage import runtime_versions
 
     scaler = StandardScaler().fit(X[split.train])
-    estimator = make_estimator(model_type, params, seed)
-    _fit_calibration_folds(estimator, y[split.train])
+    estimator = make_estimator(model_type, params, seed, y[split.train])
     try:
         estimator = _fit(estimator, scaler.transform(X[split.train]), y[split.train], progress, cancel)
     except ValueError as exc:
@@ -228,7 +214,7 @@ def run_training_experiment(
     evaluation = evaluate(y[split.test], estimator.predict(scaler.transform(X[split.test])), labels)
     if cv_folds:
         folds = cv_splits(list(y), speakers, folds=cv_folds, seed=seed, group_by_speaker=group_by_speaker)
-        evaluation["cv"] = cross_validate(make_estimator(model_type, params, seed), X, y, folds)
+        evaluation["cv"] = cross_validate(lambda y_fold: make_estimator(model_type, params, seed, y_fold), X, y, folds)
     progress("evaluate", 1, 1, f"accuracy {evaluation['accuracy']:.3f}, macro-F1 {evaluation['macro_f1']:.3f}")
     check_cancel(cancel)
 

@@ -140,3 +140,7 @@ def test_svm_calibration_adapts_to_small_labels(workspace, tmp_path):
     model_id = run_training_experiment(dataset, "svm", workspace=workspace, group_by_speaker=False, test_fraction=0.34)
     _, _, metadata = load_model(model_id, workspace)
     assert metadata["model_info"]["model_type"] == "svm"
+    # cross-validation folds train on 2 clips per label: each fold's calibration adapts too
+    model_id = run_training_experiment(dataset, "svm", workspace=workspace, group_by_speaker=False, test_fraction=0.34,
+                                       cv_folds=3)
+    assert load_model(model_id, workspace)[2]["evaluation_results"]["cv"]["folds"] == 3
