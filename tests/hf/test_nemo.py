@@ -4,6 +4,7 @@ NeMo is importable (not in the default CI environment: nemo_toolkit is a ~2 GB o
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,6 +45,41 @@ def test_pretrained_name_offline_is_one_line(factory_with, monkeypatch, without_
     model = factory_with(n=nemo_entry(task="asr", model_name="nvidia/stt_en_speakfeed_absent")).get_model("n")
     with pytest.raises(ModelLoadError, match="needs a download and the hub is unreachable"):
         model.load()
+
+
+def _cached_ngc_file(cache: Path, name: str, digest: str, content: bytes = b"nemo") -> Path:
+    """Where NeMo's from_pretrained leaves an NGC download: <cache>/<name>/<hash>/<name>.nemo."""
+    file = cache / name / digest / f"{name}.nemo"
+    file.parent.mkdir(parents=True)
+    file.write_bytes(content)
+    return file
+
+
+def test_cached_pretrained_finds_earlier_downloads(tmp_path, monkeypatch):
+    import os
+
+    import huggingface_hub.constants
+
+    from speakfeed_gui.core.models.nemo import cached_pretrained
+
+    monkeypatch.setenv("NEMO_CACHE_DIR", str(tmp_path / "nemo"))
+    assert cached_pretrained("stt_en_tiny") is None
+    old = _cached_ngc_file(tmp_path / "nemo", "stt_en_tiny", "0a1b")
+    new = _cached_ngc_file(tmp_path / "nemo", "stt_en_tiny", "9f8e")
+    os.utime(old, (1, 1))
+    assert cached_pretrained("stt_en_tiny") == new  # the newest download
+    assert cached_pretrained("stt_en_other") is None
+
+    hub = tmp_path / "hub"
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hub))
+    snapshot = hub / "models--nvidia--tiny-ctc" / "snapshots" / "c0ffee"
+    snapshot.mkdir(parents=True)
+    (snapshot / "tiny-ctc.nemo").write_bytes(b"nemo")
+    (hub / "models--nvidia--tiny-ctc" / "refs").mkdir()
+    (hub / "models--nvidia--tiny-ctc" / "refs" / "main").write_text("c0ffee")
+    assert cached_pretrained("nvidia/tiny-ctc") == snapshot / "tiny-ctc.nemo"
+    assert cached_pretrained("nvidia/absent") is None
+    assert cached_pretrained("not/a/valid/repo") is None
 
 
 def test_asr_model_refuses_to_classify_without_loading(factory_with, tmp_path, without_nemo):
@@ -137,6 +173,16 @@ def test_real_tiny_nemo_classifier(factory_with, tiny_nemo_files):
     for p in predictions:
         assert set(p.probabilities) == {"calm", "anxious"}
         assert sum(p.probabilities.values()) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_pretrained_name_offline_restores_the_earlier_download(factory_with, tiny_nemo_files, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("NEMO_CACHE_DIR", str(tmp_path / "nemo"))
+    _cached_ngc_file(tmp_path / "nemo", "speakfeed_tiny_cls", "5d41", (tiny_nemo_files / "cls.nemo").read_bytes())
+    model = factory_with(n=nemo_entry(model_name="speakfeed_tiny_cls", label_map={"yes": "calm", "maybe": "calm",
+                                                                                 "no": "anxious"})).get_model("n")
+    prediction = model.predict(0.1 * np.random.default_rng(3).standard_normal(16_000).astype(np.float32))
+    assert set(prediction.probabilities) == {"calm", "anxious"}
 
 
 def test_real_tiny_nemo_transcriber(tiny_nemo_files):

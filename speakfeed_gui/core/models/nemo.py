@@ -2,12 +2,15 @@
 
 NeMo is heavy (seconds to import, gigabytes installed) and optional, so it is imported only in
 `_load()`. A `.nemo` file is restored with `ModelPT.restore_from`, which rebuilds whatever class
-the file's config names; a pretrained name goes through `ASRModel.from_pretrained`.
+the file's config names; a pretrained name goes through `ASRModel.from_pretrained`, or, when
+the hub cannot be reached, restores the copy an earlier `from_pretrained` left in its cache.
 """
 
 from __future__ import annotations
 
+import glob
 import logging
+import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -47,6 +50,27 @@ def import_nemo() -> tuple[Any, Any]:
     return ModelPT, ASRModel
 
 
+def cached_pretrained(name: str) -> Path | None:
+    """The .nemo file an earlier `from_pretrained(name)` downloaded, if any (newest first).
+
+    NGC names are cached as `<NEMO_CACHE_DIR or ~/.cache/torch/NeMo/NeMo_<version>>/<name>/<hash>/
+    <name>.nemo`; Hugging Face names (`org/name`) as `<name>.nemo` in the hub's own cache.
+    """
+    if "/" in name:
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            found = try_to_load_from_cache(repo_id=name, filename=f"{name.rsplit('/', 1)[1]}.nemo")
+        except Exception as exc:  # not installed, or a name the hub would refuse
+            log.debug("no cached download of %r: %s", name, exc)
+            return None
+        return Path(found) if isinstance(found, str) else None
+    override = os.environ.get("NEMO_CACHE_DIR", "").strip()
+    roots = [Path(override)] if override else sorted((Path.home() / ".cache" / "torch" / "NeMo").glob("NeMo_*"))
+    files = [f for root in roots for f in root.glob(f"{glob.escape(name)}/*/{glob.escape(name)}.nemo") if f.is_file()]
+    return max(files, key=lambda f: f.stat().st_mtime) if files else None
+
+
 @register_model_type("nemo")
 class NemoModel(BaseModel):
     """A restored NeMo model: `task: classification` predicts labels, `task: asr` transcribes."""
@@ -84,10 +108,14 @@ class NemoModel(BaseModel):
                 raise ModelLoadError(f"NeMo model file {file} does not exist; set model_path to a .nemo file")
             return file
         if hub_offline() or not hub_reachable(None if "/" in name else NGC_URL):
-            raise ModelLoadError(
-                f"NeMo model {name!r} needs a download and the hub is unreachable: download the .nemo "
-                "file on a connected machine and set model_path to it"
-            )
+            cached = cached_pretrained(name)
+            if cached is None:
+                raise ModelLoadError(
+                    f"NeMo model {name!r} needs a download and the hub is unreachable: download the .nemo "
+                    "file on a connected machine and set model_path to it"
+                )
+            log.info("hub unreachable: NeMo model %r restored from its earlier download %s", name, cached)
+            return cached
         return None
 
     def _load(self) -> None:
