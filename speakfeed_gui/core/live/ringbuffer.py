@@ -19,6 +19,9 @@ class RingBuffer:
             raise ValueError(f"ring buffer capacity must be at least 1 sample, got {capacity}")
         self.capacity = int(capacity)
         self._data = np.zeros(2 * self.capacity, dtype=np.float32)
+        # np.zeros maps pages lazily: touch them all now, so the audio callback never takes a page
+        # fault (real-time jitter) and the buffer is resident from Start, not filled in over minutes.
+        self._data.fill(0.0)
         self._total = 0
         self._claimed = 0  # end of the block being written; set before the data is touched
 
