@@ -5,7 +5,9 @@ start-up work (default model, warm-up) is done and the app is idle, prints the i
 size, then optionally presses Start in the Live tab while the virtual microphone is fed:
 `--session S` talks for S seconds and samples the resident size (figure 7); `--latency N`
 plays N bursts after silence and times when the tab shows their results (figure 2). Results
-are JSON lines on stdout.
+are JSON lines on stdout. For diagnosing growth, `--trace-after S` lists the Python allocations
+and `--maps S` the memory mappings (GUI thread's malloc heap, other threads' arenas, Python's
+object arenas and large blocks) that grew from S seconds of the session to its end.
 """
 
 from __future__ import annotations
@@ -20,11 +22,62 @@ from typing import Any
 
 from bench.common import rss_mb
 
+ARENA_ALIGN = 64 << 20  # glibc's per-thread malloc heaps are 64 MiB-aligned reservations
 HEAVY = ("torch", "sklearn", "librosa", "scipy", "numba", "transformers", "silero_vad", "pyqtgraph")
 
 
 def emit(kind: str, **data: Any) -> None:
     print(json.dumps({"kind": kind, **data}), flush=True)
+
+
+def mappings() -> dict[tuple[int, str], tuple[int, str, int]]:
+    """/proc/self/smaps as (start, path) -> (size KiB, perms, resident KiB)."""
+    found: dict[tuple[int, str], tuple[int, str, int]] = {}
+    key, size, perms = (0, ""), 0, ""
+    with open("/proc/self/smaps") as handle:
+        for line in handle:
+            head = line.split(" ", 1)[0]
+            if "-" in head and not head.endswith(":"):
+                parts = line.split()
+                start, end = (int(x, 16) for x in head.split("-"))
+                key, size, perms = (start, parts[5] if len(parts) > 5 else ""), (end - start) >> 10, parts[1]
+            elif head == "Rss:":
+                found[key] = (size, perms, int(line.split()[1]))
+    return found
+
+
+def mapping_kind(start: int, path: str) -> str:
+    """The main malloc arena ([heap], the GUI thread's), other threads' malloc arenas, other anonymous
+    memory (Python's object arenas, large mmapped blocks, thread stacks), a file, or [stack]/[vdso]..."""
+    if path == "[heap]":
+        return "heap"
+    if path.startswith("/"):
+        return "files"
+    if path.startswith("["):
+        return "stack_vdso"
+    return "thread_arenas" if start % ARENA_ALIGN == 0 else "other_anon"
+
+
+def rss_by_kind(maps: dict[tuple[int, str], tuple[int, str, int]]) -> dict[str, float]:
+    """Resident MB per `mapping_kind`."""
+    kinds: dict[str, float] = {}
+    for (start, path), (_size, _perms, rss) in maps.items():
+        kind = mapping_kind(start, path)
+        kinds[kind] = kinds.get(kind, 0.0) + rss * 1024 / 1e6
+    return {k: round(v, 2) for k, v in sorted(kinds.items())}
+
+
+def mapping_growth(before: dict, after: dict, top: int = 20) -> list[dict]:
+    """The mappings whose resident size grew most between two `mappings()` snapshots."""
+    rows = []
+    for key, (size, perms, rss) in after.items():
+        grown = rss - before.get(key, (0, "", 0))[2]
+        if grown:
+            rows.append({"kib": grown, "size_kib": size, "perms": perms, "kind": mapping_kind(*key),
+                         "where": f"{key[0]:#x} {key[1]}".strip(), "new": key not in before})
+    gone = sum(v[2] for k, v in before.items() if k not in after)
+    rows.sort(key=lambda r: -r["kib"])
+    return rows[:top] + [{"kib": -gone, "where": "mappings unmapped since", "kind": "-"}]
 
 
 class Talker:
@@ -71,6 +124,7 @@ class Script:
         self.feeder: Any = None
         self.session_start = 0.0
         self.next_sample = 0.0
+        self.maps_before: dict | None = None
         self.timer = QTimer()
         self.timer.setInterval(100)
         self.timer.timeout.connect(self._step)
@@ -130,11 +184,16 @@ class Script:
         if now >= self.next_sample:
             run = tab._run
             emit("sample", t=now - self.session_start, rss_mb=rss_mb(), results=tab.results_shown,
-                 skipped=run.analyzer.skipped if run else None, overflows=run.capture.overflows if run else None)
+                 skipped=run.analyzer.skipped if run else None, overflows=run.capture.overflows if run else None,
+                 **({"maps": rss_by_kind(mappings())} if self.args.maps is not None else {}))
             self.next_sample += self.args.every
             self._trace(now - self.session_start)
+            if self.args.maps is not None and self.maps_before is None and now - self.session_start >= self.args.maps:
+                self.maps_before = mappings()
         if now - self.session_start >= self.args.session or tab.state != "running":
             self._trace(None)
+            if self.maps_before is not None:
+                emit("maps_growth", top=mapping_growth(self.maps_before, mappings()))
             tab.stop()
             emit("session_end", heavy_modules=[m for m in HEAVY if m in sys.modules], state=tab.state,
                  banner=tab.banner_text())
@@ -224,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=float, default=10.0, help="seconds between samples during the session")
     parser.add_argument("--latency", type=int, default=0, help="bursts for the sound-in to Live tab delay (0: none)")
     parser.add_argument("--trace-after", type=float, help="diagnosis: trace Python allocations from S s of the session")
+    parser.add_argument("--maps", type=float, help="diagnosis: resident size by kind of mapping per sample, and "
+                                                   "the mappings that grew from S s of the session to its end")
     args = parser.parse_args(argv)
     os.environ.pop("SPEAKFEED_SMOKE_EXIT", None)
     from PySide6.QtWidgets import QApplication

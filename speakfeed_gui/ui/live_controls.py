@@ -42,6 +42,8 @@ class LiveControls(QWidget):
         self.sessions_button = QPushButton("Sessions…")
         self.elapsed_label = QLabel("0:00")
         self.elapsed_label.setToolTip("Time since Start (audio captured)")
+        # wide enough for 100 minutes, so the row is not laid out again when the clock gains a digit
+        self.elapsed_label.setMinimumWidth(self.elapsed_label.fontMetrics().horizontalAdvance("000:00"))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Model"))

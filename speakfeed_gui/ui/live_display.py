@@ -2,8 +2,9 @@
 delivery cards and (text models) the transcript.
 
 Fed by the tab's GUI timer: `add_result` for each analysed window (cheap appends), then one
-`show_latest` per tick that redraws. Keeps what the cards need over a session: the recent speech
-windows and the transcript without overlapping windows.
+`show_latest` per tick that redraws. Keeps only what the cards and plots show, so memory stays flat
+over a long session: the speech windows of the last CARD_SECONDS, the transcript (without
+overlapping windows) of the last TRANSCRIPT_SECONDS and the plots' visible span.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ class LiveDisplay(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.results_shown = 0
-        self.speech: collections.deque = collections.deque(maxlen=512)
-        self.transcript_log = TranscriptLog()
+        self.speech: collections.deque[WindowResult] = collections.deque()
+        self.transcript_log = TranscriptLog(keep_seconds=TRANSCRIPT_SECONDS)
         self.text_mode = False
         self.filler_words: tuple[str, ...] = ()
 
@@ -71,12 +72,12 @@ class LiveDisplay(QWidget):
         """Start over for a new session of this model with these live settings."""
         self.results_shown = 0
         self.speech.clear()
-        self.transcript_log = TranscriptLog()
+        self.transcript_log = TranscriptLog(keep_seconds=TRANSCRIPT_SECONDS)
         self.text_mode = model.input_kind == "text"
         self.filler_words = tuple(live.filler_words)
         self.timeline.hop = live.hop_seconds
         self.timeline.set_labels(model.labels)
-        self.pitch_level.clear_data()
+        self.pitch_level.clear_data(live.hop_seconds)
         self.cards.set_targets(live.targets)
         self.cards.set_text_mode(self.text_mode)
         self.cards.clear_values()
@@ -94,6 +95,8 @@ class LiveDisplay(QWidget):
         self.pitch_level.add_pitch(result.t_end, result.prosody.pitch_hz if result.is_speech else None)
         if result.is_speech:
             self.speech.append(result)
+        while self.speech and self.speech[0].t_end < result.t_end - CARD_SECONDS:  # older than the cards show
+            self.speech.popleft()
         if self.transcript_log.add(result.t_start, result.t_end, result.transcript) and result.transcript:
             self.transcript.appendPlainText(f"[{clock(result.t_start)}] {result.transcript}")
 

@@ -3,6 +3,8 @@
 Data is appended cheaply (numpy arrays with amortised shifting, no Python lists of points) and
 drawn only when `redraw()` is called by the tab's GUI timer, so a burst of results costs one
 `setData` per curve. Silence is a NaN gap in a curve (`connect="finite"`), not a drop to zero.
+The live plots keep only the points of their visible time span (the session file keeps them all),
+so a long session costs no more memory or drawing time than its first minute.
 """
 
 from __future__ import annotations
@@ -19,8 +21,15 @@ from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 from speakfeed_gui.core.live.analyzer import SILENCE, WindowResult
 from speakfeed_gui.core.prediction import UNCERTAIN
 from speakfeed_gui.ui.plot_style import AXIS_TEXT, label_colors, style_plot
+from speakfeed_gui.ui.prosody_cards import restyle
 
 METER_FLOOR_DB = -60.0
+
+
+def span_capacity(span_seconds: float, rate_hz: float) -> int:
+    """Points a live plot keeps: those of its visible span at `rate_hz` points per second, plus 10 % and a few
+    (timer ticks come slightly faster than nominal at times), so the plot's left edge never shows a gap."""
+    return int(span_seconds * rate_hz * 1.1) + 16
 
 
 class RollingSeries:
@@ -103,7 +112,7 @@ class EmotionTimeline(pg.PlotWidget):
                                    connect="finite")
             curve.setSkipFiniteCheck(True)
             self.curves[label] = curve
-        capacity = int(self.span / max(self.hop, 0.02)) + 16 if self.span else 1 << 16
+        capacity = span_capacity(self.span, 1.0 / max(self.hop, 0.02)) if self.span else 1 << 16
         self.series = RollingSeries(len(self.labels), capacity)
         self._now = 0.0
         self._dirty = True
@@ -147,7 +156,8 @@ class EmotionTimeline(pg.PlotWidget):
 class PitchLevelPlot(pg.GraphicsLayoutWidget):
     """Pitch per analysed window (Hz) above the input level (dBFS) on the same time axis."""
 
-    def __init__(self, parent: QWidget | None = None, *, span_seconds: float = 60.0, level_rate: float = 30.0) -> None:
+    def __init__(self, parent: QWidget | None = None, *, span_seconds: float = 60.0, level_rate: float = 30.0,
+                 hop_seconds: float = 0.25) -> None:
         super().__init__(parent)
         self.setBackground("w")
         self.ci.layout.setContentsMargins(0, 0, 0, 0)  # line the time axis up with the timeline's above
@@ -159,17 +169,23 @@ class PitchLevelPlot(pg.GraphicsLayoutWidget):
         self.level_plot.setXLink(self.pitch_plot)
         self.pitch_plot.setYRange(60.0, 400.0, padding=0.02)
         self.level_plot.setYRange(METER_FLOOR_DB, 0.0, padding=0.02)
+        # The symbol's pen and brush are objects made once: pyqtgraph keys its cache of rendered symbols by their
+        # identity, so a colour string (a new QBrush at every setData) would add a cache entry per redraw.
         self.pitch_curve = self.pitch_plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2), symbol="o", symbolSize=4,
-                                                symbolBrush="#1f77b4", symbolPen=None, connect="finite")
+                                                symbolBrush=pg.mkBrush("#1f77b4"), symbolPen=pg.mkPen(None),
+                                                connect="finite")
         self.level_curve = self.level_plot.plot([], [], pen=pg.mkPen("#555555", width=1))
         for curve in (self.pitch_curve, self.level_curve):
             curve.setSkipFiniteCheck(True)
-        self.pitch = RollingSeries(1, 2048)
-        self.level = RollingSeries(1, int(span_seconds * level_rate) + 64)
+        self.pitch = RollingSeries(1, span_capacity(span_seconds, 1.0 / hop_seconds))
+        self.level = RollingSeries(1, span_capacity(span_seconds, level_rate))
         self._pitch_dirty = self._level_dirty = False
         self.setMinimumHeight(160)
 
-    def clear_data(self) -> None:
+    def clear_data(self, hop_seconds: float | None = None) -> None:
+        """Start over; `hop_seconds` (the analysis hop of the new session) sizes the pitch points kept."""
+        if hop_seconds is not None:
+            self.pitch = RollingSeries(1, span_capacity(self.span, 1.0 / max(hop_seconds, 0.02)))
         self.pitch.clear()
         self.level.clear()
         self._pitch_dirty = self._level_dirty = True
@@ -251,6 +267,7 @@ class EmotionPanel(QFrame):
         self.detail_label.setWordWrap(True)
         self.meter = LevelMeter()
         self.stats_label = QLabel()
+        self.stats_label.setWordWrap(True)  # a counter gaining a digit must not widen the panel (and shrink the plots)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         layout.addWidget(self.emotion_label)
@@ -268,7 +285,7 @@ class EmotionPanel(QFrame):
 
     def _show(self, text: str, detail: str, style: str) -> None:
         self.emotion_label.setText(text.replace("_", " "))
-        self.emotion_label.setStyleSheet(style)
+        restyle(self.emotion_label, style)
         self.detail_label.setText(detail)
 
     def show_result(self, result: WindowResult, colors: Mapping[str, QColor]) -> None:
@@ -290,4 +307,4 @@ class EmotionPanel(QFrame):
     def show_stats(self, overflows: int, skipped: int, results: int) -> None:
         color = "#c62828" if overflows else "#555555"
         self.stats_label.setText(f"<span style='color:{color}'>input overflows: {overflows}</span>"
-                                 f"<span style='color:#555555'> · windows skipped: {skipped} · results: {results}</span>")
+                                 f"<span style='color:#555555'> · windows skipped: {skipped}<br>results: {results}</span>")

@@ -7,6 +7,7 @@ appending every window's text would repeat words) and turns it into words and fi
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -85,16 +86,24 @@ def worst(statuses: Iterable[str | None]) -> str | None:
 
 
 class TranscriptLog:
-    """Transcript segments of windows that do not overlap the previous kept one."""
+    """Transcript segments of windows that do not overlap the previous kept one.
 
-    def __init__(self) -> None:
-        self.segments: list[tuple[float, float, str]] = []
+    `keep_seconds` (live use) forgets segments that ended that long before the newest one, so a long
+    session does not accumulate its whole transcript; None (a report) keeps everything.
+    """
+
+    def __init__(self, keep_seconds: float | None = None) -> None:
+        self.segments: collections.deque[tuple[float, float, str]] = collections.deque()
+        self.keep_seconds = keep_seconds
 
     def add(self, t_start: float, t_end: float, text: str | None) -> bool:
         """Keep the window's text if it starts where the last kept window ended (or later)."""
         if text is None or (self.segments and t_start < self.segments[-1][1] - 1e-6):
             return False
         self.segments.append((float(t_start), float(t_end), text.strip()))
+        if self.keep_seconds is not None:
+            while self.segments[0][1] < t_end - self.keep_seconds:
+                self.segments.popleft()
         return True
 
     def metrics(self, filler_words: Sequence[str], since: float | None = None) -> dict[str, float]:
@@ -108,6 +117,12 @@ class TranscriptLog:
         for w in sorted(windows, key=lambda w: w["t_start"]):
             log.add(w["t_start"], w["t_end"], w.get("transcript"))
         return log
+
+
+def restyle(widget: QWidget, sheet: str) -> None:
+    """Set a style sheet only when it changes: Qt re-polishes the widget and its children at every call."""
+    if widget.styleSheet() != sheet:
+        widget.setStyleSheet(sheet)
 
 
 def _line(left: Sequence[QWidget], right: Sequence[QWidget]) -> QHBoxLayout:
@@ -155,8 +170,8 @@ class _MetricRow(QWidget):
         self.chip.setVisible(self.rated and status is not None)
         if status is not None:
             self.chip.setText(f" {status} ")
-            self.chip.setStyleSheet(
-                f"background: {STATUS_COLORS[status]}; color: white; border-radius: 3px; font-weight: bold;")
+            restyle(self.chip, f"background: {STATUS_COLORS[status]}; color: white; border-radius: 3px; "
+                               "font-weight: bold;")
 
 
 class ProsodyCard(QFrame):
@@ -186,7 +201,7 @@ class ProsodyCard(QFrame):
     def _tint(self, status: str | None) -> None:
         border = STATUS_COLORS.get(status or "", "#cccccc")
         tint = STATUS_TINTS.get(status or "", NEUTRAL_TINT)
-        self.setStyleSheet(f"QFrame#prosodyCard {{ background: {tint}; border: 2px solid {border}; border-radius: 6px; }}")
+        restyle(self, f"QFrame#prosodyCard {{ background: {tint}; border: 2px solid {border}; border-radius: 6px; }}")
 
     def show_values(self, values: Mapping[str, Any], targets: Mapping[str, tuple[float, float]],
                     statuses: Mapping[str, str | None]) -> None:
