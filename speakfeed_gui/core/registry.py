@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import uuid
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
@@ -45,6 +46,15 @@ class ModelRegistry(RegistryStore):
     def __init__(self, path: str | Path, *, journal_limit: int = 256 * 1024, lock_timeout: float = 30.0) -> None:
         super().__init__(path, journal_limit=journal_limit, lock_timeout=lock_timeout)
         self._prefix = str(self.folder) + os.sep  # _public joins paths by concatenation: the hot path
+
+    def _apply(self, state: RegistryState, op: dict[str, Any]) -> None:
+        """Also keep the version index current (when built) for the entry the op changed."""
+        before = state.entries.get(op.get("id"))
+        super()._apply(state, op)
+        after = state.entries.get(op.get("id"))
+        if state.versions is not None and after is not before:
+            _count_version(state.versions, before, -1)
+            _count_version(state.versions, after, +1)
 
     def _touch_view(self, state: RegistryState, model_id: str | None, *, put: bool = False) -> None:
         """Patch the cached list_models() answer for one changed entry instead of rebuilding it."""
@@ -169,9 +179,7 @@ class ModelRegistry(RegistryStore):
         stored.setdefault("created_at", datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
 
         def make(state: RegistryState) -> dict[str, Any]:
-            experiment = stored.get("experiment_name")
-            versions = [e.get("version", 0) for e in state.entries.values() if e.get("experiment_name") == experiment]
-            stored["version"] = 1 + max((v for v in versions if isinstance(v, int)), default=0)
+            stored["version"] = 1 + max(_versions(state).get(_experiment(stored), ()), default=0)
             return {"op": "put", "id": str(uuid.uuid4()), "entry": stored}
 
         return self._write(make)["id"]
@@ -268,3 +276,28 @@ class ModelRegistry(RegistryStore):
     def _update(self, ref: str, fields: dict[str, Any]) -> None:
         self._write(lambda state: {"op": "update", "id": self._resolve(state, ref), "fields": fields})
 
+
+def _versions(state: RegistryState) -> dict[str | None, Counter[int]]:
+    """experiment -> its entries' version numbers, built once per state and then kept current by
+    `_apply`: the next version is found without scanning every entry (10,000 dicts took ~2 ms)."""
+    if state.versions is None:
+        state.versions = {}
+        for entry in state.entries.values():
+            _count_version(state.versions, entry, +1)
+    return state.versions
+
+
+def _experiment(entry: Mapping[str, Any]) -> str | None:
+    """The index key: a hand-edited registry may hold any JSON there, lists included."""
+    name = entry.get("experiment_name")
+    return name if name is None or isinstance(name, str) else json.dumps(name, sort_keys=True)
+
+
+def _count_version(index: dict[str | None, Counter[int]], entry: Mapping[str, Any] | None, step: int) -> None:
+    version = entry.get("version") if isinstance(entry, Mapping) else None
+    if not isinstance(version, int) or isinstance(version, bool):
+        return
+    counts = index.setdefault(_experiment(entry), Counter())
+    counts[version] += step
+    if counts[version] <= 0:
+        del counts[version]

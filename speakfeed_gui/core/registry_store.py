@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -60,6 +61,7 @@ class RegistryState:
     journal_lines: int = 0
     torn_tail: bool = False  # bytes after journal_offset (a write in progress or a crash)
     view: list[dict[str, Any]] | None = None  # the owner's cached list_models() answer, newest first
+    versions: dict[str | None, Counter[int]] | None = None  # the owner's index: experiment -> its version numbers
 
 
 class RegistryStore:

@@ -80,6 +80,18 @@ def test_versions_count_per_experiment(registry: ModelRegistry) -> None:
     assert [registry.get_model_info(i)["version"] for i in ids] == [1, 2, 1, 3]
 
 
+def test_next_version_follows_deletes_and_other_writers(registry: ModelRegistry) -> None:
+    """The per-experiment version index stays what a scan of all entries would give."""
+    ids = [registry.register_model(_entry(registry, experiment="x")) for _ in range(3)]
+    registry.delete_model(ids[2])  # the newest version number is free again, as before the index
+    assert registry.get_model_info(registry.register_model(_entry(registry, experiment="x")))["version"] == 3
+    other = ModelRegistry(registry.path)  # another process's handle registers meanwhile
+    assert other.get_model_info(other.register_model(_entry(registry, experiment="x")))["version"] == 4
+    registry.delete_model(ids[0])
+    assert registry.get_model_info(registry.register_model(_entry(registry, experiment="x")))["version"] == 5
+    assert registry.get_model_info(registry.register_model(_entry(registry, experiment="z")))["version"] == 1
+
+
 def test_prefix_and_alias_lookup_and_not_found(registry: ModelRegistry) -> None:
     model_id = registry.register_model(_entry(registry))
     assert registry.resolve(model_id[:6]) == model_id
