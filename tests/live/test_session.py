@@ -152,3 +152,7 @@ def test_a_crash_leaves_header_and_journal_which_load_as_one_session(tmp_path, d
     assert data["duration_seconds"] == pytest.approx(results[3].t_end)
     [listed] = list_sessions(tmp_path)
     assert listed["windows"] == 4
+    with open(recorder.journal_path, "a", encoding="utf-8") as journal:
+        journal.write('\n{"t_start": 9.0, "t_end": "ten"}\n')  # a hand-edited journal
+    with pytest.raises(SessionError, match=r"windows\[4\]: expected an object with numeric t_start and t_end"):
+        load_session(recorder.path)

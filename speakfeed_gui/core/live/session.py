@@ -202,14 +202,17 @@ def load_session(path: str | Path) -> dict[str, Any]:
     if not isinstance(windows, list):
         raise SessionError(f"{path}: windows: expected a list of window results, got {type(windows).__name__}")
     journal = data.pop("windows_file", None)
-    if isinstance(journal, str) and journal:  # still recording, or the app stopped before closing it
+    unfinished = isinstance(journal, str) and bool(journal)  # still recording, or the app stopped before closing
+    if unfinished:
         windows += _read_journal(path.parent / Path(journal).name)
-        data["duration_seconds"] = max([data.get("duration_seconds") or 0.0, *(w.get("t_end", 0) for w in windows
-                                                                                if isinstance(w, dict))])
     for i, window in enumerate(windows):
         ok = isinstance(window, dict) and all(isinstance(window.get(k), (int, float)) for k in ("t_start", "t_end"))
         if not ok:
             raise SessionError(f"{path}: windows[{i}]: expected an object with numeric t_start and t_end")
+    if unfinished:  # the header's duration was written at the start
+        header = data.get("duration_seconds")
+        data["duration_seconds"] = max([header if isinstance(header, (int, float)) else 0.0,
+                                        *(w["t_end"] for w in windows)])
     data["path"] = str(path)
     return data
 
