@@ -32,6 +32,11 @@ def span_capacity(span_seconds: float, rate_hz: float) -> int:
     return int(span_seconds * rate_hz * 1.1) + 16
 
 
+def hop_series(width: int, span_seconds: float, hop_seconds: float) -> "RollingSeries":
+    """A series of one point per analysed window (every `hop_seconds`, at least 20 ms) over the span."""
+    return RollingSeries(width, span_capacity(span_seconds, 1.0 / max(hop_seconds, 0.02)))
+
+
 class RollingSeries:
     """x values with `width` y columns; keeps the newest `capacity` points as contiguous views."""
 
@@ -112,8 +117,8 @@ class EmotionTimeline(pg.PlotWidget):
                                    connect="finite")
             curve.setSkipFiniteCheck(True)
             self.curves[label] = curve
-        capacity = span_capacity(self.span, 1.0 / max(self.hop, 0.02)) if self.span else 1 << 16
-        self.series = RollingSeries(len(self.labels), capacity)
+        width = len(self.labels)
+        self.series = hop_series(width, self.span, self.hop) if self.span else RollingSeries(width, 1 << 16)
         self._now = 0.0
         self._dirty = True
 
@@ -177,7 +182,7 @@ class PitchLevelPlot(pg.GraphicsLayoutWidget):
         self.level_curve = self.level_plot.plot([], [], pen=pg.mkPen("#555555", width=1))
         for curve in (self.pitch_curve, self.level_curve):
             curve.setSkipFiniteCheck(True)
-        self.pitch = RollingSeries(1, span_capacity(span_seconds, 1.0 / hop_seconds))
+        self.pitch = hop_series(1, span_seconds, hop_seconds)
         self.level = RollingSeries(1, span_capacity(span_seconds, level_rate))
         self._pitch_dirty = self._level_dirty = False
         self.setMinimumHeight(160)
@@ -185,7 +190,7 @@ class PitchLevelPlot(pg.GraphicsLayoutWidget):
     def clear_data(self, hop_seconds: float | None = None) -> None:
         """Start over; `hop_seconds` (the analysis hop of the new session) sizes the pitch points kept."""
         if hop_seconds is not None:
-            self.pitch = RollingSeries(1, span_capacity(self.span, 1.0 / max(hop_seconds, 0.02)))
+            self.pitch = hop_series(1, self.span, hop_seconds)
         self.pitch.clear()
         self.level.clear()
         self._pitch_dirty = self._level_dirty = True
