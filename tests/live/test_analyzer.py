@@ -34,6 +34,15 @@ def collector():
     return items, arrived, add
 
 
+def start_live(model, ring_seconds: float, settings, *, samplerate: int = SR, collect: str = "on_result"):
+    """A ring buffer and a started LiveAnalyzer (energy VAD) on it, collecting its results (or errors)."""
+    ring = RingBuffer(int(ring_seconds * samplerate))
+    items, arrived, add = collector()
+    live = LiveAnalyzer(ring, model, settings, vad=EnergyVAD(), samplerate=samplerate, **{collect: add})
+    live.start()
+    return ring, live, items, arrived
+
+
 def test_smoothing_is_exponential():
     first = smooth(None, {"calm": 0.8, "anxious": 0.2}, 0.25)
     assert first == {"calm": 0.8, "anxious": 0.2}
@@ -118,11 +127,7 @@ def test_analyze_array_windows_and_resampling(dummy_model):
 
 def test_live_analyzer_over_a_ring_buffer_always_takes_the_newest_window(dummy_model):
     """Ten seconds arrive at once: the worker analyses the newest window and counts the skipped ones."""
-    ring = RingBuffer(20 * SR)
-    results, arrived, on_result = collector()
-    live = LiveAnalyzer(ring, dummy_model, live_settings(window_seconds=1.0, hop_seconds=0.5),
-                        on_result=on_result, vad=EnergyVAD())
-    live.start()
+    ring, live, results, arrived = start_live(dummy_model, 20, live_settings(window_seconds=1.0, hop_seconds=0.5))
     ring.write(np.concatenate([silence(9.0), harmonic(200, 1.0)]))
     assert arrived.acquire(timeout=10)
     live.stop()
@@ -132,11 +137,8 @@ def test_live_analyzer_over_a_ring_buffer_always_takes_the_newest_window(dummy_m
 
 
 def test_live_analyzer_resamples_other_capture_rates(dummy_model):
-    ring = RingBuffer(5 * 44100)
-    results, arrived, on_result = collector()
-    live = LiveAnalyzer(ring, dummy_model, live_settings(window_seconds=1.0, hop_seconds=1.0),
-                        on_result=on_result, vad=EnergyVAD(), samplerate=44100)
-    live.start()
+    ring, live, results, arrived = start_live(dummy_model, 5, live_settings(window_seconds=1.0, hop_seconds=1.0),
+                                              samplerate=44100)
     ring.write(harmonic(300, 1.0, sr=44100))
     assert arrived.acquire(timeout=10)
     live.stop()
@@ -152,11 +154,8 @@ def test_live_analyzer_reports_model_errors_and_goes_on(tmp_path):
     from speakfeed_gui.core.workspace import init_workspace
 
     untrained = ModelFactory(workspace=init_workspace(tmp_path)).get_model("emotion")
-    ring = RingBuffer(10 * SR)
-    errors, two, on_error = collector()
-    live = LiveAnalyzer(ring, untrained, live_settings(window_seconds=1.0, hop_seconds=1.0),
-                        on_error=on_error, vad=EnergyVAD())
-    live.start()
+    ring, live, errors, two = start_live(untrained, 10, live_settings(window_seconds=1.0, hop_seconds=1.0),
+                                         collect="on_error")
     ring.write(harmonic(200, 1.0))
     assert two.acquire(timeout=10)
     ring.write(harmonic(200, 1.0))
@@ -172,11 +171,7 @@ def test_live_analyzer_keeps_a_bounded_history_but_every_compute_time(dummy_mode
     """An hour-long talk must not grow memory: `results` keeps the newest RESULT_HISTORY windows."""
     from speakfeed_gui.core.live.analyzer import RESULT_HISTORY
 
-    ring = RingBuffer(5 * SR)
-    results, arrived, on_result = collector()
-    live = LiveAnalyzer(ring, dummy_model, live_settings(window_seconds=0.25, hop_seconds=0.05),
-                        on_result=on_result, vad=EnergyVAD())
-    live.start()
+    ring, live, results, arrived = start_live(dummy_model, 5, live_settings(window_seconds=0.25, hop_seconds=0.05))
     ring.write(silence(0.25))
     hop = harmonic(200, 0.05)
     while len(results) < RESULT_HISTORY + 20:  # one hop at a time, each analysed before the next arrives
