@@ -45,12 +45,11 @@ class BenchContext:
     def trained_workspace(self) -> Any:
         """A workspace whose `live` alias is the demo model trained on the bundled corpus (built once)."""
         if self._workspace is None:
-            from speakfeed_gui.core.demo.bootstrap import HYPERPARAMETERS, LIVE_ALIAS, MODEL_TYPE, bootstrap
-            from speakfeed_gui.core.registry import ModelRegistry
-            from speakfeed_gui.core.trainer import run_training_experiment
-            from speakfeed_gui.core.workspace import init_workspace
-
             from bench.data import corpus_copies
+            from speakfeed_gui.core.registry.api import ModelRegistry
+            from speakfeed_gui.core.settings.workspace import init_workspace
+            from speakfeed_gui.core.training.bootstrap import HYPERPARAMETERS, LIVE_ALIAS, MODEL_TYPE, bootstrap
+            from speakfeed_gui.core.training.trainer import run_training_experiment
 
             workspace = init_workspace(self.folder("trained-ws"))
             if self.smoke:  # the demo model's recipe on 40 clips, 1 s live windows: the same code in less time
@@ -71,7 +70,7 @@ class BenchContext:
 
     def live_model(self) -> Any:
         """The trained audio_emotion model (`live` alias), loaded."""
-        from speakfeed_gui.core.factory import ModelFactory
+        from speakfeed_gui.core.models.factory import ModelFactory
 
         return ModelFactory(workspace=self.trained_workspace()).get_model().load()
 

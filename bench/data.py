@@ -24,7 +24,7 @@ def corpus_copies(folder: Path, n: int, *, rate: int = 16_000, suffix: str = ".w
     """(csv path, clip paths); reused when the folder already holds them."""
     import soundfile as sf
 
-    from speakfeed_gui.core.audio_io import load_audio, resample
+    from speakfeed_gui.core.audio.decode import load_audio, resample
 
     folder.mkdir(parents=True, exist_ok=True)
     csv_path = folder / "dataset.csv"

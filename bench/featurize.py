@@ -65,7 +65,7 @@ def ours_files(paths: list[str], n_jobs: int) -> np.ndarray:
     The cache folders are left in place: a chunk the pool was still finishing when the call
     returned (see features._shared_chunks) may write into its folder a moment later.
     """
-    from speakfeed_gui.core.features import featurize_files
+    from speakfeed_gui.core.features.batch import featurize_files
 
     return featurize_files(paths, cache_dir=Path(tempfile.mkdtemp(dir=SCRATCH, prefix="cache-")), n_jobs=n_jobs)
 
@@ -159,7 +159,7 @@ def _main(argv: list[str]) -> None:
     SCRATCH = argv[3] if len(argv) > 3 and argv[3] else None
     paths = Path(listing).read_text().split("\n")
     if side == "ours":
-        from speakfeed_gui.core import features  # noqa: F401  (imported before the clock starts, like the CLI)
+        from speakfeed_gui.core.features import extractor as features  # noqa: F401  (imported before the clock starts, like the CLI)
         seconds, cpu = _timed(ours_files, paths, n_jobs)
     else:
         import joblib  # noqa: F401

@@ -84,9 +84,9 @@ class Talker:
     """Feeds demo-corpus speech (the clips in turn, silence between) into the virtual microphone."""
 
     def __init__(self) -> None:
-        from bench.data import demo_rows
         from bench.context import DEMO_CSV
-        from speakfeed_gui.core.audio_io import load_audio
+        from bench.data import demo_rows
+        from speakfeed_gui.core.audio.decode import load_audio
         from tests.virtual_mic import MicFeeder
 
         rows = demo_rows()[::7]

@@ -55,8 +55,8 @@ def stop_tree(proc: subprocess.Popen) -> None:
 
 def default_model_seconds(ctx: BenchContext, workspace: Path, timeout: float = 120.0) -> float:
     """Launch the app on a new workspace; seconds until the registry's `live` alias exists (polled every 20 ms)."""
-    from speakfeed_gui.core.registry import ModelRegistry
-    from speakfeed_gui.core.workspace import init_workspace
+    from speakfeed_gui.core.registry.api import ModelRegistry
+    from speakfeed_gui.core.settings.workspace import init_workspace
 
     registry = ModelRegistry(init_workspace(workspace).registry_path)
     began = time.perf_counter()

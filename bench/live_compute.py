@@ -19,7 +19,7 @@ def speech_stream(n_clips: int, pause_s: float = 0.3, seed: int = 0) -> np.ndarr
     """Demo-corpus clips of all voices and labels, shuffled, joined by short pauses: continuous talk."""
     import csv
 
-    from speakfeed_gui.core.audio_io import load_audio
+    from speakfeed_gui.core.audio.decode import load_audio
 
     with open(DEMO_CSV, newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -75,10 +75,10 @@ def _torch_threads() -> int | str:
 
 
 def run(ctx: BenchContext) -> Figure:
-    from speakfeed_gui.core.factory import ModelFactory
+    from speakfeed_gui.core.audio.vad import make_vad, silero_available
     from speakfeed_gui.core.live.preparation import limit_torch_threads
     from speakfeed_gui.core.live.prosody import warm_up
-    from speakfeed_gui.core.live.vad import make_vad, silero_available
+    from speakfeed_gui.core.models.factory import ModelFactory
 
     model = ctx.live_model()
     settings = ModelFactory(workspace=ctx.trained_workspace()).config.live

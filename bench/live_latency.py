@@ -60,7 +60,7 @@ def scheduled_feeder_class() -> type:
 
 def burst(index: int) -> np.ndarray:
     from bench.context import DEMO_CSV
-    from speakfeed_gui.core.audio_io import load_audio
+    from speakfeed_gui.core.audio.decode import load_audio
 
     rows = demo_rows()
     return load_audio(DEMO_CSV.parent / rows[(index * 37) % len(rows)]["path"])
@@ -118,8 +118,8 @@ def delays(arrivals: list[tuple[float, Any]], bursts: list[tuple[float, int]], o
 
 def core_path(ctx: BenchContext, settings: Any, trials: int) -> tuple[dict[str, list[float]], str, str]:
     """AudioCapture -> LiveAnalyzer -> on_result (in the analyzer thread)."""
+    from speakfeed_gui.core.audio.capture import AudioCapture
     from speakfeed_gui.core.live.analyzer import LiveAnalyzer
-    from speakfeed_gui.core.live.capture import AudioCapture
     from speakfeed_gui.core.live.preparation import limit_torch_threads, prepare_analysis
     from speakfeed_gui.core.progress import no_progress
 
@@ -163,7 +163,7 @@ ROWS = (
 
 
 def run(ctx: BenchContext) -> Figure:
-    from speakfeed_gui.core.factory import ModelFactory
+    from speakfeed_gui.core.models.factory import ModelFactory
 
     trials = ctx.pick(20, 1)
     settings = ModelFactory(workspace=ctx.trained_workspace()).config.live

@@ -26,7 +26,7 @@ LABELS = ["anxious", "burned_out", "calm", "energetic", "frustrated"]
 SAVE_GOAL_S = 0.100
 LIST_GOAL_RATIO = 10.0
 _FRESH_OURS = (
-    "import sys; from speakfeed_gui.core.registry import ModelRegistry; "
+    "import sys; from speakfeed_gui.core.registry.api import ModelRegistry; "
     "ModelRegistry(sys.argv[1]).register_model({'experiment_name': 'exp-00', 'model_type': 'svm', 'accuracy': 0.9})"
 )
 _FRESH_MLFLOW = (
@@ -58,7 +58,7 @@ def fake_entries(n: int, seed: int = 0) -> list[dict[str, Any]]:
 
 def _ours(path: Path, entries: list[dict[str, Any]], new_entry: dict[str, Any]) -> dict[str, Callable[[], Any]]:
     """Our registry filled with `entries` through the API; the operations to time."""
-    from speakfeed_gui.core.registry import ModelRegistry
+    from speakfeed_gui.core.registry.api import ModelRegistry
 
     registry = ModelRegistry(path)
     for entry in entries:
@@ -124,7 +124,7 @@ def _compare(figure: Figure, what: str, ours: list[float], theirs: list[float] |
 
 def _save_step(ctx: BenchContext, model_type: str, params: dict[str, Any]) -> tuple[list[float], Any]:
     """Seconds between the trainer's ("save", 0) and ("save", 1) progress reports, and the last model id."""
-    from speakfeed_gui.core.trainer import run_training_experiment
+    from speakfeed_gui.core.training.trainer import run_training_experiment
 
     ws = ctx.trained_workspace()  # its feature cache already holds the demo corpus
     times, model_id = [], None
@@ -133,7 +133,7 @@ def _save_step(ctx: BenchContext, model_type: str, params: dict[str, Any]) -> tu
 
         def progress(stage: str, done: int, total: int, message: str = "") -> None:
             if stage == "save":
-                marks[done] = time.perf_counter()
+                marks[done] = time.perf_counter()  # noqa: B023  (called within the iteration)
 
         model_id = run_training_experiment(DEMO_CSV, model_type, params, workspace=ws, progress=progress,
                                            experiment_name=f"bench-save-{model_type}")
@@ -145,8 +145,8 @@ def table_timings(path: Path, repeats: int) -> dict[str, list[float]]:
     """In this (fresh) process: the Model Browser's table model and tab over every entry, offscreen Qt."""
     from PySide6.QtWidgets import QApplication
 
-    from speakfeed_gui.core.registry import ModelRegistry
-    from speakfeed_gui.core.workspace import init_workspace
+    from speakfeed_gui.core.registry.api import ModelRegistry
+    from speakfeed_gui.core.settings.workspace import init_workspace
     from speakfeed_gui.ui.browser_tab import BrowserTab
     from speakfeed_gui.ui.context import AppContext
     from speakfeed_gui.ui.registry_table import RegistryFilterProxy, RegistryTableModel, trained_row
@@ -188,7 +188,7 @@ def table_timings(path: Path, repeats: int) -> dict[str, list[float]]:
 
 
 def _table(figure: Figure, path: Path, ctx: BenchContext) -> None:
-    from speakfeed_gui.core.registry import ModelRegistry
+    from speakfeed_gui.core.registry.api import ModelRegistry
 
     n = len(ModelRegistry(path))
     done = subprocess.run([sys.executable, "-m", "bench.registry_scale", str(path), str(ctx.pick(7, 1))],
@@ -236,7 +236,7 @@ def run(ctx: BenchContext) -> Figure:
             f"{np.median(ours['list']) * 1e3:.2f} ms" + (f"; MLflow register {np.median(theirs['register']) * 1e3:.1f} ms, "
                                                           f"list {np.median(theirs['list']) * 1e3:.1f} ms" if theirs else ""))
         top = n == max(sizes)
-        get = (lambda key: theirs[key]) if theirs else (lambda key: None)
+        get = (lambda key: theirs[key]) if theirs else (lambda key: None)  # noqa: B023
         ok_reg = (np.median(ours["register"]) <= np.median(theirs["register"])) if theirs and top else None
         ok_list = (ratio(theirs["list"], ours["list"]) >= LIST_GOAL_RATIO) if theirs and top else None
         _compare(figure, f"register one model into {n:,}", ours["register"], get("register"),
@@ -257,9 +257,8 @@ def run(ctx: BenchContext) -> Figure:
         saves, model_id = _save_step(ctx, model_type, params)
         theirs_save = None
         if peer:
-            from speakfeed_gui.core.trainer import load_model
-
             from bench.mlflow_peer import log_model_seconds
+            from speakfeed_gui.core.training.trainer import load_model
 
             classifier, scaler, _ = load_model(model_id, ctx.trained_workspace())
             theirs_save = [log_model_seconds(root / "mlflow-log-model", classifier, scaler, f"bench-{model_type}")

@@ -16,8 +16,8 @@ KEY = "training"
 TITLE = "6. Training time"
 BOOTSTRAP_GOAL_S = 15.0
 _BOOTSTRAP = (
-    "import sys; from speakfeed_gui.core.workspace import init_workspace; "
-    "from speakfeed_gui.core.demo.bootstrap import bootstrap; assert bootstrap(init_workspace(sys.argv[1]))"
+    "import sys; from speakfeed_gui.core.settings.workspace import init_workspace; "
+    "from speakfeed_gui.core.training.bootstrap import bootstrap; assert bootstrap(init_workspace(sys.argv[1]))"
 )
 
 
@@ -25,7 +25,7 @@ def _fit_only(model_type: str, X: np.ndarray, y: np.ndarray) -> float:
     """Scaler + estimator fit with the catalogue's defaults (what the Train tab's form starts from)."""
     from sklearn.preprocessing import StandardScaler
 
-    from speakfeed_gui.core.estimators import make_estimator, validate_hyperparameters
+    from speakfeed_gui.core.training.estimators import make_estimator, validate_hyperparameters
 
     began = time.perf_counter()
     scaler = StandardScaler().fit(X)
@@ -34,11 +34,11 @@ def _fit_only(model_type: str, X: np.ndarray, y: np.ndarray) -> float:
 
 
 def run(ctx: BenchContext) -> Figure:
-    from speakfeed_gui.core.datasets import load_dataset
-    from speakfeed_gui.core.estimators import ESTIMATOR_NAMES
-    from speakfeed_gui.core.features import featurize_files
-    from speakfeed_gui.core.trainer import run_training_experiment
-    from speakfeed_gui.core.workspace import init_workspace
+    from speakfeed_gui.core.features.batch import featurize_files
+    from speakfeed_gui.core.settings.workspace import init_workspace
+    from speakfeed_gui.core.training.datasets import load_dataset
+    from speakfeed_gui.core.training.estimators import ESTIMATOR_NAMES
+    from speakfeed_gui.core.training.trainer import run_training_experiment
 
     n_clips, repeats = ctx.pick(1000, 40), ctx.pick(3, 1)
     csv_path, paths = corpus_copies(ctx.folder(f"train-{n_clips}"), n_clips)

@@ -23,6 +23,6 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
 @pytest.fixture
 def workspace(tmp_path: Path):
     """A fresh workspace initialised with the default models.yaml."""
-    from speakfeed_gui.core.workspace import init_workspace
+    from speakfeed_gui.core.settings.workspace import init_workspace
 
     return init_workspace(tmp_path / "ws")

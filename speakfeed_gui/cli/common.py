@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any, Iterable, Sequence
 
-from speakfeed_gui.core.workspace import Workspace, resolve_workspace
+from speakfeed_gui.core.settings.workspace import Workspace, resolve_workspace
 
 
 def workspace_from(args: Any) -> Workspace:
@@ -14,7 +14,7 @@ def workspace_from(args: Any) -> Workspace:
 
 
 def factory_from(args: Any):
-    from speakfeed_gui.core.factory import ModelFactory
+    from speakfeed_gui.core.models.factory import ModelFactory
 
     return ModelFactory(workspace=workspace_from(args))
 

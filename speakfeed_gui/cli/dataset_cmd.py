@@ -25,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from speakfeed_gui.core.datasets import check_dataset, load_dataset
-    from speakfeed_gui.core.versioning import relative_name
+    from speakfeed_gui.core.training.datasets import check_dataset, load_dataset
+    from speakfeed_gui.core.training.versioning import relative_name
 
     dataset = load_dataset(args.dataset)
     report = check_dataset(dataset, min_seconds=args.min_seconds, progress=TerminalProgress(sys.stderr))

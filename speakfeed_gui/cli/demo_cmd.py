@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_demo_data(args: argparse.Namespace) -> int:
-    from speakfeed_gui.core.demo.corpus import DEFAULT_SEED, generate_demo_corpus
+    from speakfeed_gui.core.training.demo_corpus import DEFAULT_SEED, generate_demo_corpus
 
     out = args.out or workspace_from(args).root / "demo_corpus"
     csv_path = generate_demo_corpus(out, seed=DEFAULT_SEED if args.seed is None else args.seed, progress=TerminalProgress(sys.stderr))
@@ -30,9 +30,9 @@ def run_demo_data(args: argparse.Namespace) -> int:
 
 
 def run_bootstrap(args: argparse.Namespace) -> int:
-    from speakfeed_gui.core.demo.bootstrap import LIVE_ALIAS, bootstrap
     from speakfeed_gui.core.progress import CancelToken
-    from speakfeed_gui.core.registry import ModelRegistry
+    from speakfeed_gui.core.registry.api import ModelRegistry
+    from speakfeed_gui.core.training.bootstrap import LIVE_ALIAS, bootstrap
 
     ws = workspace_from(args)
     cancel = CancelToken()

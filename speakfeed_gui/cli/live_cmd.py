@@ -81,7 +81,7 @@ def _print_report(recorder: Any, settings: Any, as_json: bool = False) -> None:
 
 
 def run_analyze(args: argparse.Namespace) -> int:
-    from speakfeed_gui.core.audio_io import SAMPLE_RATE, load_audio
+    from speakfeed_gui.core.audio.decode import SAMPLE_RATE, load_audio
     from speakfeed_gui.core.live.analyzer import analyze_array
 
     audio = load_audio(args.file)
@@ -107,7 +107,7 @@ def format_result(result: Any) -> str:
 
 
 def _list_devices() -> int:
-    from speakfeed_gui.core.live.capture import list_input_devices
+    from speakfeed_gui.core.audio.capture import list_input_devices
 
     devices = list_input_devices()
     if not devices:
@@ -120,9 +120,9 @@ def _list_devices() -> int:
 
 
 def run_live(args: argparse.Namespace) -> int:
+    from speakfeed_gui.core.audio.capture import AudioCapture
     from speakfeed_gui.core.errors import DeviceError
     from speakfeed_gui.core.live.analyzer import LiveAnalyzer, compute_stats
-    from speakfeed_gui.core.live.capture import AudioCapture
 
     if args.list_devices:
         return _list_devices()

@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _registry(args: argparse.Namespace):
-    from speakfeed_gui.core.registry import ModelRegistry
+    from speakfeed_gui.core.registry.api import ModelRegistry
 
     return ModelRegistry(workspace_from(args).registry_path)
 
@@ -83,7 +83,7 @@ def _section(mapping: object, key: str) -> dict:
 
 
 def show(args: argparse.Namespace) -> int:
-    from speakfeed_gui.core.storage import read_json
+    from speakfeed_gui.core.storage.atomic import read_json
 
     entry = _registry(args).get_model_info(args.model)
     metadata = read_json(Path(entry["metadata_path"]), "model metadata") if entry.get("metadata_path") else {}
@@ -142,7 +142,7 @@ def describe(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    from speakfeed_gui.core.bundle import export_bundle
+    from speakfeed_gui.core.registry.bundle import export_bundle
 
     path = export_bundle(_registry(args), args.model, Path(args.dest))
     print(f"exported to {path}")
@@ -150,7 +150,7 @@ def export(args: argparse.Namespace) -> int:
 
 
 def import_(args: argparse.Namespace) -> int:
-    from speakfeed_gui.core.bundle import import_bundle
+    from speakfeed_gui.core.registry.bundle import import_bundle
 
     model_id = import_bundle(_registry(args), Path(args.bundle))
     print(f"imported as {model_id}")
@@ -158,7 +158,7 @@ def import_(args: argparse.Namespace) -> int:
 
 
 def verify(args: argparse.Namespace) -> int:
-    from speakfeed_gui.core.bundle import verify_model
+    from speakfeed_gui.core.registry.bundle import verify_model
 
     registry = _registry(args)
     verify_model(registry, args.model)

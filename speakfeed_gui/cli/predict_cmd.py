@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from speakfeed_gui.cli.common import factory_from, print_json, print_table
-from speakfeed_gui.core.audio_io import is_audio_path
+from speakfeed_gui.core.audio.decode import is_audio_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -6,7 +6,7 @@ import argparse
 
 from speakfeed_gui.cli.common import TerminalProgress, workspace_from
 from speakfeed_gui.core.errors import HyperparameterError
-from speakfeed_gui.core.estimators import ESTIMATOR_NAMES
+from speakfeed_gui.core.training.estimators import ESTIMATOR_NAMES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,8 +37,8 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     from speakfeed_gui.core.progress import CancelToken
-    from speakfeed_gui.core.registry import ModelRegistry
-    from speakfeed_gui.core.trainer import run_training_experiment
+    from speakfeed_gui.core.registry.api import ModelRegistry
+    from speakfeed_gui.core.training.trainer import run_training_experiment
 
     ws = workspace_from(args)
     cancel = CancelToken()

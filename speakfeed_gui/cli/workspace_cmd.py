@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from speakfeed_gui.core.workspace import init_workspace
+from speakfeed_gui.core.settings.workspace import init_workspace
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,8 +26,8 @@ def run(args: argparse.Namespace) -> int:
 
 def run_clean(args: argparse.Namespace) -> int:
     from speakfeed_gui.cli.common import workspace_from
-    from speakfeed_gui.core.cleanup import find_leftovers, remove_leftovers
     from speakfeed_gui.core.errors import SpeakFeedError
+    from speakfeed_gui.core.registry.cleanup import find_leftovers, remove_leftovers
 
     if not args.min_age >= 0:
         raise SpeakFeedError(f"--min-age: expected minutes ≥ 0, got {args.min_age}")

@@ -65,3 +65,10 @@ class SessionError(SpeakFeedError):
 
 class Cancelled(SpeakFeedError):
     """Work was cancelled by the user through a CancelToken."""
+
+
+def first_line(exc: BaseException | object, limit: int | None = None) -> str:
+    """The first line of an exception's (or warning's) text, for one-line messages; its class name if empty."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line[:limit] if limit else line

@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def _choose_workspace(explicit: str | None, settings: object) -> object:
     """--workspace, else $SPEAKFEED_WORKSPACE, else the last workspace opened, else the project."""
-    from speakfeed_gui.core.workspace import ENV_VAR, resolve_workspace
+    from speakfeed_gui.core.settings.workspace import ENV_VAR, resolve_workspace
 
     if not explicit and not os.environ.get(ENV_VAR):
         last = settings.value("workspace/last")  # type: ignore[attr-defined]

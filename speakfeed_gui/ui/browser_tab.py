@@ -14,8 +14,17 @@ from typing import Any
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QSplitter, QTableView,
-    QToolBar, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QSplitter,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
 )
 
 from speakfeed_gui.core.errors import SpeakFeedError
@@ -25,7 +34,16 @@ from speakfeed_gui.ui.error_dialog import report_error
 from speakfeed_gui.ui.model_details import ModelDetails, read_metadata
 from speakfeed_gui.ui.model_edit_dialog import ModelEditDialog
 from speakfeed_gui.ui.registry_table import (
-    ALIASES, CONFIGURED_PREFIX, COLUMNS, CREATED, KEY_ROLE, NAME, RegistryFilterProxy, RegistryTableModel, Row, configured_row,
+    ALIASES,
+    COLUMNS,
+    CONFIGURED_PREFIX,
+    CREATED,
+    KEY_ROLE,
+    NAME,
+    RegistryFilterProxy,
+    RegistryTableModel,
+    Row,
+    configured_row,
     trained_row,
 )
 from speakfeed_gui.ui.workers import Worker

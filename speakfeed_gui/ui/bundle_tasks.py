@@ -45,7 +45,7 @@ def export_task(context: AppContext, key: str, dest: str | Path, parent: QWidget
     registry, target = context.registry(), Path(dest)
 
     def work(progress: Any, cancel: Any) -> Path:
-        from speakfeed_gui.core.bundle import export_bundle
+        from speakfeed_gui.core.registry.bundle import export_bundle
 
         return export_bundle(registry, key, target)
 
@@ -58,7 +58,7 @@ def import_task(context: AppContext, path: str | Path, on_imported: Callable[[st
     registry, source = context.registry(), Path(path)
 
     def work(progress: Any, cancel: Any) -> str:
-        from speakfeed_gui.core.bundle import import_bundle
+        from speakfeed_gui.core.registry.bundle import import_bundle
 
         return import_bundle(registry, source)
 
@@ -70,7 +70,7 @@ def verify_task(context: AppContext, key: str, parent: QWidget | None = None) ->
     registry = context.registry()
 
     def work(progress: Any, cancel: Any) -> str:
-        from speakfeed_gui.core.bundle import verify_model
+        from speakfeed_gui.core.registry.bundle import verify_model
 
         verify_model(registry, key)
         return key

@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
 from speakfeed_gui.core.errors import SpeakFeedError
-from speakfeed_gui.core.workspace import Workspace
+from speakfeed_gui.core.settings.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class AppContext(QObject):
     def factory(self) -> Any:
         """The workspace's ModelFactory (reads models.yaml on first use; may raise ConfigError)."""
         if self._factory is None:
-            from speakfeed_gui.core.factory import ModelFactory
+            from speakfeed_gui.core.models.factory import ModelFactory
 
             self._factory = ModelFactory(workspace=self._workspace)
         return self._factory
@@ -90,7 +90,7 @@ class AppContext(QObject):
 
     def registry(self) -> Any:
         if self._registry is None:
-            from speakfeed_gui.core.registry import ModelRegistry
+            from speakfeed_gui.core.registry.api import ModelRegistry
 
             self._registry = ModelRegistry(self._workspace.registry_path)
         return self._registry

@@ -11,8 +11,8 @@ import logging
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QSizePolicy, QWidget
 
+from speakfeed_gui.core.audio.capture import InputDevice, list_input_devices
 from speakfeed_gui.core.errors import SpeakFeedError
-from speakfeed_gui.core.live.capture import InputDevice, list_input_devices
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import threading
 import traceback
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QtMsgType, Qt, Signal, Slot, qInstallMessageHandler
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QtMsgType, Signal, Slot, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from shiboken6 import isValid
 

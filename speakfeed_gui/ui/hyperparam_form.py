@@ -13,11 +13,19 @@ from typing import Any, Callable, Mapping
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
-    QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QWidget,
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QWidget,
 )
 
 from speakfeed_gui.core.errors import SpeakFeedError
-from speakfeed_gui.core.estimators import ParamSpec, param_specs, validate_hyperparameters
+from speakfeed_gui.core.training.estimators import ParamSpec, param_specs, validate_hyperparameters
 from speakfeed_gui.ui.validation import mark_invalid
 
 _INT_LIMIT = 2**31 - 1

@@ -19,7 +19,7 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from speakfeed_gui.core.live.analyzer import SILENCE, WindowResult
-from speakfeed_gui.core.prediction import UNCERTAIN
+from speakfeed_gui.core.models.prediction import UNCERTAIN
 from speakfeed_gui.ui.plot_style import AXIS_TEXT, label_colors, style_plot
 from speakfeed_gui.ui.prosody_cards import restyle
 

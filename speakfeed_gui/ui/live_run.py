@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from speakfeed_gui.core.audio.capture import AudioCapture, InputDevice
 from speakfeed_gui.core.errors import SpeakFeedError
 from speakfeed_gui.core.live.analyzer import LiveAnalyzer
-from speakfeed_gui.core.live.capture import AudioCapture, InputDevice
 from speakfeed_gui.core.live.preparation import Prepared, limit_torch_threads
 from speakfeed_gui.core.live.session import SessionRecorder
 

@@ -29,7 +29,7 @@ def _bootstrap_default_model(workspace: Any) -> Any:
 
     def work(progress: Any, cancel: Any) -> str | None:
         try:
-            from speakfeed_gui.core.demo.bootstrap import bootstrap, needs_bootstrap
+            from speakfeed_gui.core.training.bootstrap import bootstrap, needs_bootstrap
         except ImportError as exc:
             raise SpeakFeedError(f"default model set-up is not available ({exc})") from None
         if not needs_bootstrap(workspace):
@@ -41,7 +41,7 @@ def _bootstrap_default_model(workspace: Any) -> Any:
 
 def _warm_up(progress: Any, cancel: Any) -> None:
     """Work function: compile and cache the feature extractor so the first analysis is quick."""
-    from speakfeed_gui.core.features import warm_up
+    from speakfeed_gui.core.features.extractor import warm_up
 
     warm_up()
 
@@ -162,7 +162,7 @@ class MainWindow(QMainWindow):
             self.switch_workspace(chosen)
 
     def switch_workspace(self, path: str | Path) -> None:
-        from speakfeed_gui.core.workspace import init_workspace
+        from speakfeed_gui.core.settings.workspace import init_workspace
 
         try:
             workspace = init_workspace(path)

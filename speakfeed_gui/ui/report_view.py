@@ -16,15 +16,25 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDialog, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea, QTableWidget,
-    QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
-from speakfeed_gui.core.config import DEFAULT_TARGETS
 from speakfeed_gui.core.errors import SpeakFeedError
 from speakfeed_gui.core.live.report import SessionReport, export_csv, export_json, summarize
 from speakfeed_gui.core.live.session import list_sessions, load_session
 from speakfeed_gui.core.live.transcript import transcript_metrics
+from speakfeed_gui.core.settings.config import DEFAULT_TARGETS
 from speakfeed_gui.ui.error_dialog import report_error
 from speakfeed_gui.ui.live_plots import EmotionTimeline
 from speakfeed_gui.ui.plot_style import AXIS_TEXT, label_colors, style_plot

@@ -142,7 +142,7 @@ class DatasetPanel(QGroupBox):
             self.context.set_setting("paths/last_dataset_dir", str(path if path.is_dir() else path.parent))
 
         def work(progress: Any, cancel: Any) -> Any:
-            from speakfeed_gui.core.datasets import check_dataset, load_dataset
+            from speakfeed_gui.core.training.datasets import check_dataset, load_dataset
 
             return check_dataset(load_dataset(path), progress=progress, cancel=cancel)
 

@@ -15,13 +15,25 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-    QScrollArea, QSpinBox, QSplitter, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
 )
 
 from speakfeed_gui.core.errors import SpeakFeedError
-from speakfeed_gui.core.estimators import ESTIMATOR_NAMES
-from speakfeed_gui.core.trainer import validate_options
+from speakfeed_gui.core.training.estimators import ESTIMATOR_NAMES
+from speakfeed_gui.core.training.trainer import validate_options
 from speakfeed_gui.ui.context import AppContext
 from speakfeed_gui.ui.error_dialog import format_error, report_error
 from speakfeed_gui.ui.hyperparam_form import HyperparamForm
@@ -258,7 +270,7 @@ class TrainTab(QWidget):
         dataset, model_type, params = self.dataset.text(), self.model_type(), self.hyper_form.values()
 
         def work(progress: Any, cancel: Any) -> str:
-            from speakfeed_gui.core.trainer import run_training_experiment
+            from speakfeed_gui.core.training.trainer import run_training_experiment
 
             return run_training_experiment(dataset, model_type, params, progress=progress, cancel=cancel, **options)
 

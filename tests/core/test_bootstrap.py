@@ -8,13 +8,13 @@ import threading
 import pytest
 
 from speakfeed_gui.cli import main
-from speakfeed_gui.core.config import DEFAULT_LABELS
-from speakfeed_gui.core.demo import bootstrap as boot
-from speakfeed_gui.core.demo.bootstrap import DESCRIPTION, LIVE_ALIAS, bootstrap, needs_bootstrap
 from speakfeed_gui.core.errors import Cancelled, DatasetError
 from speakfeed_gui.core.progress import CancelToken
-from speakfeed_gui.core.registry import ModelRegistry
-from speakfeed_gui.core.workspace import Workspace, init_workspace
+from speakfeed_gui.core.registry.api import ModelRegistry
+from speakfeed_gui.core.settings.config import DEFAULT_LABELS
+from speakfeed_gui.core.settings.workspace import Workspace, init_workspace
+from speakfeed_gui.core.training import bootstrap as boot
+from speakfeed_gui.core.training.bootstrap import DESCRIPTION, LIVE_ALIAS, bootstrap, needs_bootstrap
 
 
 def registry_of(ws: Workspace) -> ModelRegistry:
@@ -67,8 +67,8 @@ def test_bootstrap_registers_a_speaker_independent_demo_model_as_live(booted):
 
 @pytest.mark.slow
 def test_the_configured_live_model_predicts_with_the_demo_model(booted):
-    from speakfeed_gui.core.demo.corpus import DEMO_DIR
-    from speakfeed_gui.core.factory import ModelFactory
+    from speakfeed_gui.core.models.factory import ModelFactory
+    from speakfeed_gui.core.training.demo_corpus import DEMO_DIR
 
     ws, model_id = booted
     model = ModelFactory(workspace=ws).resolve(None)  # default_model `emotion` -> model_ref: live

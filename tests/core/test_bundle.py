@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from speakfeed_gui.core import bundle as bundles
 from speakfeed_gui.core.errors import IntegrityError
-from speakfeed_gui.core.hashing import sha256_file
-from speakfeed_gui.core.registry import ModelRegistry
-from speakfeed_gui.core.storage import load_estimator, runtime_versions, save_estimator
-from speakfeed_gui.core.workspace import init_workspace
+from speakfeed_gui.core.registry import bundle as bundles
+from speakfeed_gui.core.registry.api import ModelRegistry
+from speakfeed_gui.core.settings.workspace import init_workspace
+from speakfeed_gui.core.storage.hashing import sha256_file
+from speakfeed_gui.core.storage.skops_io import load_estimator, save_estimator
+from speakfeed_gui.core.storage.versions import runtime_versions
 
 RNG = np.random.default_rng(1)
 X = RNG.normal(size=(40, 5))

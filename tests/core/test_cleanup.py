@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from speakfeed_gui.cli import main
-from speakfeed_gui.core.workspace import init_workspace
+from speakfeed_gui.core.settings.workspace import init_workspace
 
 
 def _age(path: Path, hours: float) -> Path:

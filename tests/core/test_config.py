@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from speakfeed_gui.core.config import DEFAULT_LABELS, load_config, parse_config
 from speakfeed_gui.core.errors import ConfigError
-from speakfeed_gui.core.workspace import DEFAULT_CONFIG, init_workspace, resolve_workspace
+from speakfeed_gui.core.settings.config import DEFAULT_LABELS, load_config, parse_config
+from speakfeed_gui.core.settings.workspace import DEFAULT_CONFIG, init_workspace, resolve_workspace
 
 
 def _base() -> dict:

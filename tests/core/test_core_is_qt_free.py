@@ -13,7 +13,7 @@ def _core_modules() -> list[str]:
 
 def test_core_has_modules():
     names = _core_modules()
-    assert "speakfeed_gui.core.factory" in names and "speakfeed_gui.core.models.dummy" in names
+    assert "speakfeed_gui.core.models.factory" in names and "speakfeed_gui.core.models.dummy" in names
 
 
 def test_importing_every_core_module_loads_no_qt():
@@ -31,8 +31,8 @@ def test_importing_every_core_module_loads_no_qt():
 def test_listing_models_imports_no_heavy_library(tmp_path):
     code = (
         "import sys\n"
-        "from speakfeed_gui.core.workspace import init_workspace\n"
-        "from speakfeed_gui.core.factory import ModelFactory\n"
+        "from speakfeed_gui.core.settings.workspace import init_workspace\n"
+        "from speakfeed_gui.core.models.factory import ModelFactory\n"
         f"f = ModelFactory(workspace=init_workspace({str(tmp_path)!r}))\n"
         "[f.get_model_info(n) for n in f.list_available_models()]\n"
         "print(','.join(m for m in ('torch', 'transformers', 'sklearn', 'librosa') if m in sys.modules))\n"

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from speakfeed_gui.core.audio_io import load_audio
-from speakfeed_gui.core.datasets import Clip, Dataset, check_dataset, load_dataset, usable_clips
+from speakfeed_gui.core.audio.decode import load_audio
 from speakfeed_gui.core.errors import Cancelled, DatasetError
-from speakfeed_gui.core.features import extract_features, feature_names
+from speakfeed_gui.core.features.extractor import extract_features, feature_names
 from speakfeed_gui.core.progress import CancelToken
+from speakfeed_gui.core.training.datasets import Clip, Dataset, check_dataset, load_dataset, usable_clips
 from tests.synth import make_dataset, noise, ravdess_codes, silence, speechlike, tone, write_wav
 
 SMALL = {"speakers": 2, "clips_per_speaker_label": 2, "seconds": 0.4}

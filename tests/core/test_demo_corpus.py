@@ -12,8 +12,10 @@ import pytest
 import soundfile as sf
 
 from speakfeed_gui.cli import main
-from speakfeed_gui.core.config import DEFAULT_LABELS
-from speakfeed_gui.core.demo.corpus import (
+from speakfeed_gui.core.errors import Cancelled, DatasetError
+from speakfeed_gui.core.progress import CancelToken
+from speakfeed_gui.core.settings.config import DEFAULT_LABELS
+from speakfeed_gui.core.training.demo_corpus import (
     CSV_NAME,
     DEFAULT_SEED,
     DEFAULT_SENTENCES_PER,
@@ -23,8 +25,6 @@ from speakfeed_gui.core.demo.corpus import (
     generate_demo_corpus,
     style_table_markdown,
 )
-from speakfeed_gui.core.errors import Cancelled, DatasetError
-from speakfeed_gui.core.progress import CancelToken
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs the espeak-ng program")
 

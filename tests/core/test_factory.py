@@ -5,9 +5,9 @@ import pytest
 import yaml
 
 from speakfeed_gui.core.errors import AudioError, ModelNotFoundError
-from speakfeed_gui.core.factory import ModelFactory
 from speakfeed_gui.core.models import MODEL_TYPES
-from speakfeed_gui.core.prediction import UNCERTAIN, make_prediction
+from speakfeed_gui.core.models.factory import ModelFactory
+from speakfeed_gui.core.models.prediction import UNCERTAIN, make_prediction
 
 
 def test_types_registered_by_name():

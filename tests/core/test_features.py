@@ -5,19 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from speakfeed_gui.core.audio_io import load_audio
+from speakfeed_gui.core.audio.decode import load_audio
 from speakfeed_gui.core.errors import AudioError, Cancelled
-from speakfeed_gui.core.features import (
+from speakfeed_gui.core.features.batch import cache_folder, featurize_files
+from speakfeed_gui.core.features.extractor import (
     FEATURE_SET_ID,
     FEATURE_SET_VERSION,
-    cache_folder,
     extract_features,
     feature_names,
-    featurize_files,
     warm_up,
 )
-from speakfeed_gui.core.hashing import sha256_file
 from speakfeed_gui.core.progress import CancelToken
+from speakfeed_gui.core.storage.hashing import sha256_file
 from tests.synth import noise, silence, speechlike, tone, write_wav
 
 NAMES = feature_names()

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from speakfeed_gui.core.errors import ModelNotFoundError, RegistryError
-from speakfeed_gui.core.registry import ModelRegistry
-from speakfeed_gui.core.workspace import init_workspace
+from speakfeed_gui.core.registry.api import ModelRegistry
+from speakfeed_gui.core.settings.workspace import init_workspace
 
 
 @pytest.fixture

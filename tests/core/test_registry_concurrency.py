@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from speakfeed_gui.core.registry import ModelRegistry
-from speakfeed_gui.core.workspace import init_workspace
+from speakfeed_gui.core.registry.api import ModelRegistry
+from speakfeed_gui.core.settings.workspace import init_workspace
 
 # A writer process: registers `count` models (forever if 0) and prints each id once it is acknowledged.
 # A tiny journal_limit makes compactions frequent, so they happen under concurrency and under SIGKILL.
 WRITER = textwrap.dedent("""
     import sys
-    from speakfeed_gui.core.registry import ModelRegistry
+    from speakfeed_gui.core.registry.api import ModelRegistry
     path, tag, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     registry = ModelRegistry(path, journal_limit=3000)
     n = 0

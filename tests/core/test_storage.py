@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from speakfeed_gui.core import storage
 from speakfeed_gui.core.errors import IntegrityError, ModelLoadError, RegistryError, StorageError
-from speakfeed_gui.core.hashing import sha256_file
+from speakfeed_gui.core.storage import atomic, locks, skops_io, versions
+from speakfeed_gui.core.storage.hashing import sha256_file
 
 
 @pytest.fixture
@@ -35,11 +35,11 @@ def tiny_fs(tmp_path: Path):
 
 def test_atomic_write_replaces_content_and_leaves_no_temp(tmp_path: Path) -> None:
     target = tmp_path / "a.json"
-    storage.atomic_write_json(target, {"b": 1, "a": [1, 2]})
-    storage.atomic_write_json(target, {"z": 2, "a": 1})
+    atomic.atomic_write_json(target, {"b": 1, "a": [1, 2]})
+    atomic.atomic_write_json(target, {"z": 2, "a": 1})
     assert target.read_text().startswith('{\n  "z": 2')  # indent 2, key order kept
     assert json.loads(target.read_text()) == {"z": 2, "a": 1}
-    storage.atomic_write_text(tmp_path / "t.txt", "héllo")
+    atomic.atomic_write_text(tmp_path / "t.txt", "héllo")
     assert (tmp_path / "t.txt").read_text(encoding="utf-8") == "héllo"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "t.txt"]
 
@@ -48,7 +48,7 @@ def test_atomic_write_on_full_disk_keeps_old_file(tiny_fs: Path) -> None:
     target = tiny_fs / "model.skops"
     target.write_bytes(b"old content")
     with pytest.raises(StorageError, match=r"model\.skops: cannot write \(disk full\)") as info:
-        storage.atomic_write_bytes(target, os.urandom(200_000))
+        atomic.atomic_write_bytes(target, os.urandom(200_000))
     assert "\n" not in str(info.value)
     assert target.read_bytes() == b"old content"
     assert [p.name for p in tiny_fs.iterdir()] == ["model.skops"]  # the temp file was removed
@@ -59,21 +59,21 @@ def test_atomic_write_on_read_only_fs_keeps_old_file(tiny_fs: Path) -> None:
     target.write_text("{}")
     subprocess.run(["mount", "-o", "remount,ro", str(tiny_fs)], check=True)
     with pytest.raises(StorageError, match="read-only file system"):
-        storage.atomic_write_json(target, {"new": True})
+        atomic.atomic_write_json(target, {"new": True})
     assert target.read_text() == "{}"
 
 
 def test_atomic_write_into_missing_folder_names_path(tmp_path: Path) -> None:
     target = tmp_path / "nope" / "x.json"
     with pytest.raises(StorageError, match=r"nope/x\.json: cannot write \(folder does not exist\)"):
-        storage.atomic_write_json(target, {})
+        atomic.atomic_write_json(target, {})
 
 
 def test_atomic_write_refuses_unserialisable_json(tmp_path: Path) -> None:
     target = tmp_path / "x.json"
     target.write_text("{}")
     with pytest.raises(StorageError, match="x.json: cannot write JSON"):
-        storage.atomic_write_json(target, {"bad": object()})
+        atomic.atomic_write_json(target, {"bad": object()})
     assert target.read_text() == "{}"
 
 
@@ -82,7 +82,7 @@ def test_lock_times_out_while_another_process_holds_it(tmp_path: Path) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys, time
-            from speakfeed_gui.core.storage import locked
+            from speakfeed_gui.core.storage.locks import locked
             with locked({str(target)!r}):
                 print("held", flush=True)
                 sys.stdin.readline()
@@ -92,25 +92,25 @@ def test_lock_times_out_while_another_process_holds_it(tmp_path: Path) -> None:
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(RegistryError, match=r"model_registry\.json\.lock: another SpeakFeed process holds"):
-            with storage.locked(target, timeout=0.2):
+            with locks.locked(target, timeout=0.2):
                 pass
     finally:
         holder.communicate("\n", timeout=10)
-    with storage.locked(target, timeout=2):  # released when the holder exits
+    with locks.locked(target, timeout=2):  # released when the holder exits
         pass
 
 
 def test_read_json_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match=r"meta\.json: model metadata not found"):
-        storage.read_json(tmp_path / "meta.json", "model metadata")
+        atomic.read_json(tmp_path / "meta.json", "model metadata")
     (tmp_path / "meta.json").write_text("{oops")
     with pytest.raises(ModelLoadError, match=r"meta\.json: model metadata is not valid JSON \(Expecting"):
-        storage.read_json(tmp_path / "meta.json", "model metadata")
+        atomic.read_json(tmp_path / "meta.json", "model metadata")
     (tmp_path / "meta.json").write_text("[1]")
     with pytest.raises(IntegrityError, match="must be a JSON object, found list"):
-        storage.read_json(tmp_path / "meta.json", "model metadata", error=IntegrityError)
+        atomic.read_json(tmp_path / "meta.json", "model metadata", error=IntegrityError)
     (tmp_path / "meta.json").write_text('{"a": 1}')
-    assert storage.read_json(tmp_path / "meta.json", "model metadata") == {"a": 1}
+    assert atomic.read_json(tmp_path / "meta.json", "model metadata") == {"a": 1}
 
 
 def _estimators() -> dict[str, object]:
@@ -155,9 +155,9 @@ def test_skops_round_trip_gives_identical_predictions(tmp_path: Path, toy_data, 
         warnings.simplefilter("ignore")  # convergence warnings of the tiny fits
         model.fit(x, y)
     path = tmp_path / f"{name}.skops"
-    digest = storage.save_estimator(model, path)
+    digest = skops_io.save_estimator(model, path)
     assert digest == sha256_file(path)
-    loaded = storage.load_estimator(path, digest)
+    loaded = skops_io.load_estimator(path, digest)
     assert type(loaded) is type(model)
     assert (loaded.predict(x) == model.predict(x)).all()
     np.testing.assert_array_equal(loaded.predict_proba(x), model.predict_proba(x))
@@ -185,7 +185,7 @@ def test_our_skops_dump_is_the_file_skops_itself_writes(toy_data, name: str) -> 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(*toy_data)
-    ours, found = storage.skops_dump(model)
+    ours, found = skops_io.skops_dump(model)
     theirs = skops.io.dumps(model)
     assert found == skops.io.get_untrusted_types(data=theirs) == skops.io.get_untrusted_types(data=ours)
     with zipfile.ZipFile(io.BytesIO(ours)) as a, zipfile.ZipFile(io.BytesIO(theirs)) as b:
@@ -201,7 +201,7 @@ def test_scaler_and_label_encoder_round_trip(tmp_path: Path, toy_data) -> None:
     x, y = toy_data
     for obj, data in ((StandardScaler().fit(x), x), (LabelEncoder().fit(y), y)):
         path = tmp_path / f"{type(obj).__name__}.skops"
-        loaded = storage.load_estimator(path, storage.save_estimator(obj, path))
+        loaded = skops_io.load_estimator(path, skops_io.save_estimator(obj, path))
         np.testing.assert_array_equal(loaded.transform(data), obj.transform(data))
 
 
@@ -210,12 +210,12 @@ def test_flipped_byte_is_refused_naming_the_file(tmp_path: Path, toy_data) -> No
 
     x, y = toy_data
     path = tmp_path / "tree.skops"
-    digest = storage.save_estimator(DecisionTreeClassifier().fit(x, y), path)
+    digest = skops_io.save_estimator(DecisionTreeClassifier().fit(x, y), path)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
     with pytest.raises(IntegrityError, match=rf"{path}: sha256 mismatch \(expected {digest[:8]}…, found .*changed or corrupted"):
-        storage.load_estimator(path, digest)
+        skops_io.load_estimator(path, digest)
 
 
 def _rewrite_schema(src: Path, dest: Path, edit) -> None:
@@ -230,13 +230,13 @@ def test_untrusted_type_is_refused_without_loading(tmp_path: Path, toy_data) -> 
 
     x, y = toy_data
     good = tmp_path / "good.skops"
-    storage.save_estimator(LogisticRegression(max_iter=200).fit(x, y), good)
+    skops_io.save_estimator(LogisticRegression(max_iter=200).fit(x, y), good)
     evil = tmp_path / "evil.skops"
     # Claim the top-level object is an os.system-like type: skops must report it and we must refuse.
     _rewrite_schema(good, evil, lambda s: s.replace('"__module__": "sklearn.linear_model._logistic"', '"__module__": "subprocess"', 1)
                     .replace('"__class__": "LogisticRegression"', '"__class__": "Popen"', 1))
     with pytest.raises(IntegrityError, match=r"evil\.skops: refused to load, .*allow-list: subprocess\.Popen"):
-        storage.load_estimator(evil)
+        skops_io.load_estimator(evil)
 
 
 def test_pickle_file_is_not_a_skops_file(tmp_path: Path) -> None:
@@ -245,9 +245,9 @@ def test_pickle_file_is_not_a_skops_file(tmp_path: Path) -> None:
     path = tmp_path / "model.skops"
     path.write_bytes(pickle.dumps({"a": 1}))
     with pytest.raises(IntegrityError, match="model.skops: not a valid skops file"):
-        storage.load_estimator(path)
+        skops_io.load_estimator(path)
     with pytest.raises(ModelLoadError, match="missing.skops: model file is missing"):
-        storage.load_estimator(tmp_path / "missing.skops")
+        skops_io.load_estimator(tmp_path / "missing.skops")
 
 
 def test_model_from_other_sklearn_version_loads_with_one_warning(tmp_path: Path, toy_data, caplog) -> None:
@@ -257,11 +257,11 @@ def test_model_from_other_sklearn_version_loads_with_one_warning(tmp_path: Path,
     x, y = toy_data
     model = RandomForestClassifier(n_estimators=3, random_state=0).fit(x, y)
     path = tmp_path / "rf.skops"
-    storage.save_estimator(model, path)
+    skops_io.save_estimator(model, path)
     old = tmp_path / "old.skops"
     _rewrite_schema(path, old, lambda s: s.replace(f'\\"{sklearn.__version__}\\"', '\\"1.0.0\\"'))
-    with caplog.at_level(logging.WARNING, logger="speakfeed_gui.core.storage"):
-        loaded = storage.load_estimator(old)
+    with caplog.at_level(logging.WARNING, logger="speakfeed_gui.core.storage.skops_io"):
+        loaded = skops_io.load_estimator(old)
     assert (loaded.predict(x) == model.predict(x)).all()
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 1, lines
@@ -275,22 +275,22 @@ def test_save_refuses_object_it_could_not_load(tmp_path: Path) -> None:
     from sklearn.preprocessing import FunctionTransformer
 
     with pytest.raises(IntegrityError, match="cannot save FunctionTransformer: types outside the allow-list: _operator.neg"):
-        storage.save_estimator(FunctionTransformer(func=operator.neg).fit(np.ones((3, 2))), tmp_path / "f.skops")
+        skops_io.save_estimator(FunctionTransformer(func=operator.neg).fit(np.ones((3, 2))), tmp_path / "f.skops")
     assert not (tmp_path / "f.skops").exists()
 
 
 def test_check_versions_reports_differences() -> None:
-    running = storage.runtime_versions()
-    assert storage.check_versions({"versions": dict(running)}) == []
-    assert storage.check_versions({}) == []
+    running = versions.runtime_versions()
+    assert versions.check_versions({"versions": dict(running)}) == []
+    assert versions.check_versions({}) == []
     major, minor, *_ = running["python"].split(".")
     same_minor = {**running, "python": f"{major}.{minor}.99"}
-    assert storage.check_versions({"versions": same_minor}) == []
-    warnings = storage.check_versions({"versions": {**running, "sklearn": "0.24.2"}, "numpy_version": "1.0"})
+    assert versions.check_versions({"versions": same_minor}) == []
+    warnings = versions.check_versions({"versions": {**running, "sklearn": "0.24.2"}, "numpy_version": "1.0"})
     assert warnings == [
         f"model was trained with scikit-learn 0.24.2, running {running['sklearn']}; predictions may differ (retrain to be sure)"
     ]  # the nested record wins over the top-level numpy_version
-    warnings = storage.check_versions({"python_version": "3.8.1", "numpy_version": "1.0", "sklearn_version": "0.24.2"})
+    warnings = versions.check_versions({"python_version": "3.8.1", "numpy_version": "1.0", "sklearn_version": "0.24.2"})
     assert [w.split(" running")[0] for w in warnings] == [
         "model was trained with Python 3.8.1,",
         "model was trained with numpy 1.0,",
@@ -299,7 +299,7 @@ def test_check_versions_reports_differences() -> None:
 
 
 def test_atomic_writes_get_normal_permissions_not_mkstemps_0600(tmp_path):
-    from speakfeed_gui.core.storage import atomic_write_text
+    from speakfeed_gui.core.storage.atomic import atomic_write_text
 
     mask = os.umask(0o022)
     os.umask(mask)

@@ -8,8 +8,8 @@ import pytest
 
 from speakfeed_gui.core.errors import Cancelled, DatasetError, HyperparameterError
 from speakfeed_gui.core.progress import CancelToken
-from speakfeed_gui.core.registry import ModelRegistry
-from speakfeed_gui.core.trainer import list_models, load_model, run_training_experiment
+from speakfeed_gui.core.registry.api import ModelRegistry
+from speakfeed_gui.core.training.trainer import list_models, load_model, run_training_experiment
 from tests.synth import make_dataset
 
 LABELS = ("calm", "energetic", "burned_out")
@@ -62,9 +62,9 @@ def test_metadata_artifacts_and_identical_predictions(workspace, csv_dataset):
     train_speakers = {c["speaker"] for c in split["train"]}
     assert train_speakers and not train_speakers & {c["speaker"] for c in split["test"]}
     # the factory's audio_emotion backend gives the same probabilities as the loaded artifacts
-    from speakfeed_gui.core.factory import ModelFactory
-    from speakfeed_gui.core.audio_io import load_audio
-    from speakfeed_gui.core.features import extract_features
+    from speakfeed_gui.core.audio.decode import load_audio
+    from speakfeed_gui.core.features.extractor import extract_features
+    from speakfeed_gui.core.models.factory import ModelFactory
 
     clip = Path(split["test"][0]["path"])
     clip = clip if clip.is_absolute() else csv_dataset.parent / clip

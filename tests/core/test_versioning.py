@@ -9,10 +9,10 @@ from collections import Counter
 
 import pytest
 
-from speakfeed_gui.core.datasets import Clip, load_dataset
 from speakfeed_gui.core.errors import DatasetError
-from speakfeed_gui.core.hashing import sha256_file
-from speakfeed_gui.core.versioning import content_hashes, cv_splits, dataset_fingerprint, make_split
+from speakfeed_gui.core.storage.hashing import content_hashes, sha256_file
+from speakfeed_gui.core.training.datasets import Clip, load_dataset
+from speakfeed_gui.core.training.versioning import cv_splits, dataset_fingerprint, make_split
 from tests.synth import make_dataset, tone, write_wav
 
 # -- fingerprints ------------------------------------------------------------------------------
@@ -112,7 +112,7 @@ def test_speaker_grouping_can_be_turned_off():
 
 def test_missing_test_label_is_a_warning(caplog):
     labels = ["a", "a", "b", "b", "c", "c"]
-    with caplog.at_level(logging.WARNING, logger="speakfeed_gui.core.versioning"):
+    with caplog.at_level(logging.WARNING, logger="speakfeed_gui.core.training.versioning"):
         split = make_split(labels, [None] * 6, test_fraction=0.2)
     assert len(split.test) == 1
     assert {labels[i] for i in split.train} == {"a", "b", "c"}

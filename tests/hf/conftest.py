@@ -40,7 +40,7 @@ def asr_model_dir(tiny_dir: Path) -> Path:
 @pytest.fixture
 def add_models(tmp_path: Path) -> Callable[[dict[str, Any]], Any]:
     """Add `models:` entries to a fresh workspace's models.yaml; returns the Workspace."""
-    from speakfeed_gui.core.workspace import init_workspace
+    from speakfeed_gui.core.settings.workspace import init_workspace
 
     ws = init_workspace(tmp_path / "ws")
 
@@ -66,7 +66,7 @@ def hf_entry(folder: Path | str, labels: tuple[str, ...], **config: Any) -> dict
 @pytest.fixture
 def factory_with(add_models: Callable[[dict[str, Any]], Any]) -> Callable[..., Any]:
     """A ModelFactory over a workspace holding the given entries."""
-    from speakfeed_gui.core.factory import ModelFactory
+    from speakfeed_gui.core.models.factory import ModelFactory
 
     def make(**entries: dict[str, Any]) -> Any:
         return ModelFactory(workspace=add_models(entries))

@@ -7,10 +7,10 @@ import shutil
 import numpy as np
 import pytest
 
-from speakfeed_gui.core.asr import Transcriber, make_transcriber
-from speakfeed_gui.core.config import LiveSettings
 from speakfeed_gui.core.errors import ModelLoadError
+from speakfeed_gui.core.models.asr import Transcriber, make_transcriber
 from speakfeed_gui.core.models.nemo import NOT_INSTALLED
+from speakfeed_gui.core.settings.config import LiveSettings
 
 
 def speechlike(seconds: float, rate: int = 16_000) -> np.ndarray:
@@ -65,7 +65,7 @@ def test_make_transcriber_is_none_without_asr_model(tmp_path):
 
 
 def test_make_transcriber_builds_a_transcriber_for_a_folder(asr_model_dir, tmp_path):
-    from speakfeed_gui.core.workspace import init_workspace
+    from speakfeed_gui.core.settings.workspace import init_workspace
 
     ws = init_workspace(tmp_path)
     shutil.copytree(asr_model_dir, ws.models_dir / "asr")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from speakfeed_gui.cli import main
-from speakfeed_gui.core.audio_io import write_wav
-from speakfeed_gui.core.devices import available_devices, resolve_device
+from speakfeed_gui.core.audio.decode import write_wav
+from speakfeed_gui.core.audio.devices import available_devices, resolve_device
 from speakfeed_gui.core.errors import ConfigError, ModelLoadError
 from tests.hf.conftest import hf_entry
 from tests.hf.tiny_models import AUDIO_LABELS, TEXT_LABELS
@@ -204,7 +204,7 @@ def test_listing_models_does_not_import_transformers(tmp_path):
     import subprocess
 
     code = (
-        "import sys; from speakfeed_gui.core.factory import ModelFactory; f = ModelFactory(); "
+        "import sys; from speakfeed_gui.core.models.factory import ModelFactory; f = ModelFactory(); "
         "f.list_available_models(); f.get_model_info('text_sentiment'); "
         "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
     )

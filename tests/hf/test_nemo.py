@@ -186,8 +186,8 @@ def test_pretrained_name_offline_restores_the_earlier_download(factory_with, tin
 
 
 def test_real_tiny_nemo_transcriber(tiny_nemo_files):
-    from speakfeed_gui.core.asr import make_transcriber
-    from speakfeed_gui.core.config import LiveSettings
+    from speakfeed_gui.core.models.asr import make_transcriber
+    from speakfeed_gui.core.settings.config import LiveSettings
 
     transcriber = make_transcriber(LiveSettings(asr_model="ctc.nemo"), tiny_nemo_files)
     text = transcriber(0.1 * np.random.default_rng(2).standard_normal(16_000).astype(np.float32))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from speakfeed_gui.core.config import DEFAULT_TARGETS, LiveSettings
 from speakfeed_gui.core.live.transcript import count_fillers, transcript_metrics
+from speakfeed_gui.core.settings.config import DEFAULT_TARGETS, LiveSettings
 
 FILLERS = LiveSettings().filler_words  # um, uh, like, you know
 

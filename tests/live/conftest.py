@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from speakfeed_gui.core.config import DEFAULT_TARGETS, LiveSettings
+from speakfeed_gui.core.settings.config import DEFAULT_TARGETS, LiveSettings
 from tests.virtual_mic import mic_feeder, virtual_mic  # noqa: F401  (fixtures)
 
 SR = 16_000
@@ -38,8 +38,8 @@ def live_settings(**changes) -> LiveSettings:
 
 @pytest.fixture(scope="session")
 def dummy_model(tmp_path_factory):
-    from speakfeed_gui.core.factory import ModelFactory
-    from speakfeed_gui.core.workspace import init_workspace
+    from speakfeed_gui.core.models.factory import ModelFactory
+    from speakfeed_gui.core.settings.workspace import init_workspace
 
     factory = ModelFactory(workspace=init_workspace(tmp_path_factory.mktemp("ws")))
     return factory.get_model("dummy").load()

@@ -7,7 +7,9 @@ import threading
 import numpy as np
 import pytest
 
-from speakfeed_gui.core.audio_io import resample
+from speakfeed_gui.core.audio.decode import resample
+from speakfeed_gui.core.audio.ringbuffer import RingBuffer
+from speakfeed_gui.core.audio.vad import EnergyVAD
 from speakfeed_gui.core.live.analyzer import (
     SILENCE,
     UNCLASSIFIED,
@@ -17,9 +19,7 @@ from speakfeed_gui.core.live.analyzer import (
     smooth,
     window_starts,
 )
-from speakfeed_gui.core.live.ringbuffer import RingBuffer
-from speakfeed_gui.core.live.vad import EnergyVAD
-from speakfeed_gui.core.prediction import UNCERTAIN
+from speakfeed_gui.core.models.prediction import UNCERTAIN
 from tests.live.conftest import SR, harmonic, live_settings, silence, syllables
 
 
@@ -72,8 +72,8 @@ def test_silence_is_not_classified_and_keeps_smoothing_state(dummy_model):
 
 
 def test_label_after_smoothing_respects_the_confidence_threshold(dummy_model, tmp_path):
-    from speakfeed_gui.core.factory import ModelFactory
-    from speakfeed_gui.core.workspace import init_workspace
+    from speakfeed_gui.core.models.factory import ModelFactory
+    from speakfeed_gui.core.settings.workspace import init_workspace
 
     strict = ModelFactory(workspace=init_workspace(tmp_path)).with_spec("dummy", confidence_threshold=0.99)
     result = WindowAnalyzer(strict, live_settings(), vad=EnergyVAD()).analyze(harmonic(200, 1.0), 0.0)
@@ -84,8 +84,8 @@ def test_label_after_smoothing_respects_the_confidence_threshold(dummy_model, tm
 
 
 def test_text_model_uses_the_transcriber(dummy_model, tmp_path):
-    from speakfeed_gui.core.factory import ModelFactory
-    from speakfeed_gui.core.workspace import init_workspace
+    from speakfeed_gui.core.models.factory import ModelFactory
+    from speakfeed_gui.core.settings.workspace import init_workspace
 
     # the dummy model with input_kind "text" stands in for a sentiment model
     text_model = ModelFactory(workspace=init_workspace(tmp_path)).with_spec("dummy")
@@ -150,8 +150,8 @@ def test_live_analyzer_resamples_other_capture_rates(dummy_model):
 
 def test_live_analyzer_reports_model_errors_and_goes_on(tmp_path):
     """The `emotion` model of a fresh workspace has no trained model behind its alias: every window fails."""
-    from speakfeed_gui.core.factory import ModelFactory
-    from speakfeed_gui.core.workspace import init_workspace
+    from speakfeed_gui.core.models.factory import ModelFactory
+    from speakfeed_gui.core.settings.workspace import init_workspace
 
     untrained = ModelFactory(workspace=init_workspace(tmp_path)).get_model("emotion")
     ring, live, errors, two = start_live(untrained, 10, live_settings(window_seconds=1.0, hop_seconds=1.0),

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from speakfeed_gui.core.audio.capture import AudioCapture, find_input_device, list_input_devices
+from speakfeed_gui.core.audio.vad import EnergyVAD
 from speakfeed_gui.core.errors import DeviceError
 from speakfeed_gui.core.live.analyzer import LiveAnalyzer
-from speakfeed_gui.core.live.capture import AudioCapture, find_input_device, list_input_devices
 from speakfeed_gui.core.live.session import SessionRecorder, load_session
-from speakfeed_gui.core.live.vad import EnergyVAD
 from tests.live.conftest import harmonic, live_settings, silence, syllables
 from tests.virtual_mic import pactl
 

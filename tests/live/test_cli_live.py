@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from speakfeed_gui.cli import main
-from speakfeed_gui.core.audio_io import write_wav
+from speakfeed_gui.core.audio.decode import write_wav
 from speakfeed_gui.core.live.session import list_sessions, load_session
-from speakfeed_gui.core.workspace import init_workspace
+from speakfeed_gui.core.settings.workspace import init_workspace
 from tests.live.conftest import SR, harmonic, silence, syllables
 
 

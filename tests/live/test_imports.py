@@ -5,14 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
-MODULES = ["ringbuffer", "capture", "vad", "prosody", "analyzer", "session", "report"]
+MODULES = ["audio.ringbuffer", "audio.capture", "audio.vad", "live.prosody", "live.analyzer", "live.session", "live.report"]
 HEAVY = ["sounddevice", "librosa", "torch", "silero_vad", "scipy", "soundfile", "soxr", "PySide6", "pyqtgraph"]
 
 
 def test_live_modules_import_light():
     code = (
         "import sys\n"
-        + "".join(f"import speakfeed_gui.core.live.{m}\n" for m in MODULES)
+        + "".join(f"import speakfeed_gui.core.{m}\n" for m in MODULES)
         + "import speakfeed_gui.cli.live_cmd\n"
         + f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from speakfeed_gui.core.config import DEFAULT_TARGETS
+from speakfeed_gui.core.audio.vad import FRAME, EnergyVAD
 from speakfeed_gui.core.live import prosody as P
-from speakfeed_gui.core.live.vad import FRAME, EnergyVAD
+from speakfeed_gui.core.settings.config import DEFAULT_TARGETS
 from tests.live.conftest import SR, harmonic, silence, syllables
 
 FRAME_S = FRAME / SR

@@ -9,11 +9,11 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
-from speakfeed_gui.core.config import DEFAULT_TARGETS
+from speakfeed_gui.core.audio.vad import EnergyVAD
 from speakfeed_gui.core.live.analyzer import analyze_array
 from speakfeed_gui.core.live.report import export_csv, export_json, summarize
 from speakfeed_gui.core.live.session import SessionRecorder, load_session
-from speakfeed_gui.core.live.vad import EnergyVAD
+from speakfeed_gui.core.settings.config import DEFAULT_TARGETS
 from tests.live.conftest import SR, live_settings, silence, syllables
 
 

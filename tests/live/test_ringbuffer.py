@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from speakfeed_gui.core.live.ringbuffer import RingBuffer
+from speakfeed_gui.core.audio.ringbuffer import RingBuffer
 
 
 def test_wraparound_keeps_the_latest_samples_in_order():

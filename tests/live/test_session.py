@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from speakfeed_gui.core.audio.vad import EnergyVAD
 from speakfeed_gui.core.live.analyzer import analyze_array
 from speakfeed_gui.core.live.session import SessionError, SessionRecorder, list_sessions, load_session
-from speakfeed_gui.core.live.vad import EnergyVAD
 from tests.live.conftest import SR, live_settings, silence, syllables
 
 

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from speakfeed_gui.core.audio_io import load_audio
-from speakfeed_gui.core.live.vad import FRAME, EnergyVAD, SileroVAD, frame_db, make_vad
+from speakfeed_gui.core.audio.decode import load_audio
+from speakfeed_gui.core.audio.vad import FRAME, EnergyVAD, SileroVAD, frame_db, make_vad
 from tests.live.conftest import SR, harmonic, silence
 
 
@@ -76,7 +76,7 @@ def test_loading_silero_keeps_the_torch_thread_count():
     """In a fresh process: importing silero_vad alone would leave torch on one thread."""
     code = (
         "import torch; torch.set_num_threads(2)\n"
-        "from speakfeed_gui.core.live.vad import SileroVAD; SileroVAD()\n"
+        "from speakfeed_gui.core.audio.vad import SileroVAD; SileroVAD()\n"
         "print(torch.get_num_threads())"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)

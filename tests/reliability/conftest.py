@@ -25,7 +25,7 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def train_into(ws, dataset: Path, experiment: str = "demo") -> str:
-    from speakfeed_gui.core.trainer import run_training_experiment
+    from speakfeed_gui.core.training.trainer import run_training_experiment
 
     return run_training_experiment(dataset, "logistic_regression", experiment_name=experiment, workspace=ws)
 
@@ -33,8 +33,8 @@ def train_into(ws, dataset: Path, experiment: str = "demo") -> str:
 @pytest.fixture
 def trained(tmp_path: Path, tiny_dataset: Path):
     """(workspace, model id) of a model trained by the real trainer, with the `live` alias on it."""
-    from speakfeed_gui.core.registry import ModelRegistry
-    from speakfeed_gui.core.workspace import init_workspace
+    from speakfeed_gui.core.registry.api import ModelRegistry
+    from speakfeed_gui.core.settings.workspace import init_workspace
 
     ws = init_workspace(tmp_path / "ws")
     model_id = train_into(ws, tiny_dataset)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from speakfeed_gui.core.bundle import verify_model
-from speakfeed_gui.core.registry import ModelRegistry
-from speakfeed_gui.core.workspace import init_workspace
+from speakfeed_gui.core.registry.api import ModelRegistry
+from speakfeed_gui.core.registry.bundle import verify_model
+from speakfeed_gui.core.settings.workspace import init_workspace
 from tests.reliability.helpers import finish, kill_after, spawn_worker
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -84,7 +84,7 @@ def test_a_stale_view_of_a_network_folder_never_cuts_other_writers_lines(
     The attribute cache is the one thing simulated here (stat answers frozen); every file operation is
     real. The stale writer must refuse rather than cut the journal back to the end it remembers.
     """
-    import speakfeed_gui.core.registry_store as registry_module
+    import speakfeed_gui.core.registry.store as registry_module
     from speakfeed_gui.core.errors import RegistryError
 
     path = init_workspace(tmp_path / "ws").registry_path

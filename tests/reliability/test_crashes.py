@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from speakfeed_gui.core.artifacts import load_registered
-from speakfeed_gui.core.bundle import verify_model
-from speakfeed_gui.core.registry import ModelRegistry
-from speakfeed_gui.core.workspace import Workspace, init_workspace
+from speakfeed_gui.core.registry.api import ModelRegistry
+from speakfeed_gui.core.registry.artifacts import load_registered
+from speakfeed_gui.core.registry.bundle import verify_model
+from speakfeed_gui.core.settings.workspace import Workspace, init_workspace
 from tests.reliability.conftest import train_into
 from tests.reliability.helpers import finish, kill_after, spawn_worker
 

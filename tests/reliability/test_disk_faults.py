@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from speakfeed_gui.core.artifacts import load_registered
-from speakfeed_gui.core.bundle import export_bundle, import_bundle, verify_model
 from speakfeed_gui.core.errors import RegistryError, SpeakFeedError
-from speakfeed_gui.core.factory import ModelFactory
-from speakfeed_gui.core.registry import ModelRegistry
-from speakfeed_gui.core.workspace import init_workspace
+from speakfeed_gui.core.models.factory import ModelFactory
+from speakfeed_gui.core.registry.api import ModelRegistry
+from speakfeed_gui.core.registry.artifacts import load_registered
+from speakfeed_gui.core.registry.bundle import export_bundle, import_bundle, verify_model
+from speakfeed_gui.core.settings.workspace import init_workspace
 from tests.reliability.conftest import train_into
 from tests.reliability.helpers import assert_one_line, assert_refused, run_cli, tree_state
 

@@ -16,12 +16,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from speakfeed_gui.core.bundle import export_bundle, import_bundle, verify_model
 from speakfeed_gui.core.errors import IntegrityError, SpeakFeedError
-from speakfeed_gui.core.registry import ModelRegistry
-from speakfeed_gui.core.workspace import init_workspace
+from speakfeed_gui.core.registry.api import ModelRegistry
+from speakfeed_gui.core.registry.bundle import export_bundle, import_bundle, verify_model
+from speakfeed_gui.core.settings.workspace import init_workspace
 from tests.reliability.helpers import FUZZ, assert_one_line, assert_refused, run_cli, tree_state
 
 
@@ -94,7 +95,7 @@ MUTATIONS = st.lists(
 def _mutate(members: dict[str, bytes], mutations: list[tuple]) -> list[tuple[str, bytes]]:
     items = list(members.items())
     for kind, *args in mutations:
-        pick = (lambda n: n % len(items)) if items else None
+        pick = (lambda n: n % len(items)) if items else None  # noqa: B023
         if kind == "add":
             items.append((args[0], args[1]))
         elif kind == "add_listed":

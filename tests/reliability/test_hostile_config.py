@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from speakfeed_gui.core.config import load_config
 from speakfeed_gui.core.errors import ConfigError, DatasetError, HyperparameterError, SpeakFeedError
-from speakfeed_gui.core.estimators import ESTIMATOR_NAMES, param_specs, validate_hyperparameters
-from speakfeed_gui.core.factory import ModelFactory
-from speakfeed_gui.core.workspace import DEFAULT_CONFIG, init_workspace
+from speakfeed_gui.core.models.factory import ModelFactory
+from speakfeed_gui.core.settings.config import load_config
+from speakfeed_gui.core.settings.workspace import DEFAULT_CONFIG, init_workspace
+from speakfeed_gui.core.training.estimators import ESTIMATOR_NAMES, param_specs, validate_hyperparameters
 from tests.reliability.helpers import FUZZ, assert_one_line, assert_refused, run_cli, tree_state
 
 SHIPPED = yaml.safe_load(DEFAULT_CONFIG.read_text())
@@ -163,9 +164,9 @@ EXTRA_NAMES = ["tol", "penalty", "solver", "fit_intercept", "intercept_scaling",
 def test_random_strings_for_other_estimator_parameters_train_or_fail_cleanly(
     tmp_path_factory, tiny_dataset: Path, param: str, value: str
 ) -> None:
-    from speakfeed_gui.core.bundle import verify_model
-    from speakfeed_gui.core.registry import ModelRegistry
-    from speakfeed_gui.core.trainer import run_training_experiment
+    from speakfeed_gui.core.registry.api import ModelRegistry
+    from speakfeed_gui.core.registry.bundle import verify_model
+    from speakfeed_gui.core.training.trainer import run_training_experiment
 
     ws = init_workspace(tmp_path_factory.mktemp("ws"))
     try:

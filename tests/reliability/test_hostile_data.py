@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from speakfeed_gui.core.audio_io import load_audio
-from speakfeed_gui.core.datasets import check_dataset, inspect_audio, load_dataset
+from speakfeed_gui.core.audio.decode import load_audio
 from speakfeed_gui.core.errors import AudioError, DatasetError
+from speakfeed_gui.core.training.datasets import check_dataset, inspect_audio, load_dataset
 from tests.reliability.helpers import FUZZ, assert_one_line, assert_refused, error_line, run_cli, tree_state
 
 

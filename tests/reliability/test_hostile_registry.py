@@ -12,12 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from speakfeed_gui.cli import main
 from speakfeed_gui.core.errors import SpeakFeedError
-from speakfeed_gui.core.registry import ModelRegistry
-from speakfeed_gui.core.workspace import init_workspace
+from speakfeed_gui.core.registry.api import ModelRegistry
+from speakfeed_gui.core.settings.workspace import init_workspace
 from tests.reliability.helpers import FUZZ, assert_one_line, assert_refused, run_cli, tree_state
 
 JSON = st.recursive(

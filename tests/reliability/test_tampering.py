@@ -17,14 +17,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from speakfeed_gui.core.artifacts import load_registered
-from speakfeed_gui.core.bundle import export_bundle, import_bundle, verify_model
 from speakfeed_gui.core.errors import IntegrityError, SpeakFeedError
-from speakfeed_gui.core.factory import ModelFactory
-from speakfeed_gui.core.registry import ModelRegistry
-from speakfeed_gui.core.workspace import init_workspace
+from speakfeed_gui.core.models.factory import ModelFactory
+from speakfeed_gui.core.registry.api import ModelRegistry
+from speakfeed_gui.core.registry.artifacts import load_registered
+from speakfeed_gui.core.registry.bundle import export_bundle, import_bundle, verify_model
+from speakfeed_gui.core.settings.workspace import init_workspace
 from tests.reliability.helpers import FUZZ, assert_one_line, assert_refused, flip_byte, run_cli, tree_state
 
 
@@ -210,7 +211,7 @@ def test_pickle_payloads_never_run(bundle_pair, tmp_path: Path, tiny_dataset: Pa
 
     # Someone with write access swaps the model on disk for a payload and fixes the metadata's hash of it:
     # the registry's metadata hash refuses it; with that bypassed too, skops refuses the file itself.
-    from speakfeed_gui.core.artifacts import load_from_metadata
+    from speakfeed_gui.core.registry.artifacts import load_from_metadata
 
     ws = init_workspace(source.folder.parent)
     entry = source.get_model_info(model_id)

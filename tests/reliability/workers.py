@@ -19,7 +19,7 @@ from pathlib import Path
 
 
 def register(path: str, tag: str, count: str, journal_limit: str = str(256 * 1024)) -> None:
-    from speakfeed_gui.core.registry import ModelRegistry
+    from speakfeed_gui.core.registry.api import ModelRegistry
 
     registry = ModelRegistry(path, journal_limit=int(journal_limit))
     n = 0
@@ -34,7 +34,7 @@ def register(path: str, tag: str, count: str, journal_limit: str = str(256 * 102
 
 def read(path: str, stop_file: str) -> None:
     """Raw files must always parse; a registry view must never shrink or lose an id it showed."""
-    from speakfeed_gui.core.registry import ModelRegistry
+    from speakfeed_gui.core.registry.api import ModelRegistry
 
     snapshot, journal = Path(path), Path(path).with_name(Path(path).stem + ".journal")
     persistent = ModelRegistry(path)
@@ -91,8 +91,8 @@ def _fitted() -> tuple[object, object]:
 
 
 def save(root: str, count: str = "0") -> None:
-    from speakfeed_gui.core.trainer import _save_and_register
-    from speakfeed_gui.core.workspace import init_workspace
+    from speakfeed_gui.core.settings.workspace import init_workspace
+    from speakfeed_gui.core.training.trainer import _save_and_register
 
     ws = init_workspace(root)
     estimator, scaler = _fitted()
@@ -105,8 +105,8 @@ def save(root: str, count: str = "0") -> None:
 
 
 def train(root: str, dataset: str) -> None:
-    from speakfeed_gui.core.trainer import run_training_experiment
-    from speakfeed_gui.core.workspace import init_workspace
+    from speakfeed_gui.core.settings.workspace import init_workspace
+    from speakfeed_gui.core.training.trainer import run_training_experiment
 
     ws = init_workspace(root)
     while True:

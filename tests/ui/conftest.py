@@ -12,7 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any QApplication
 
 import pytest
 
-from speakfeed_gui.core.workspace import init_workspace
+from speakfeed_gui.core.settings.workspace import init_workspace
 from tests.synth import make_dataset
 
 
@@ -69,7 +69,7 @@ def dataset_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def trained_template(tmp_path_factory: pytest.TempPathFactory, dataset_csv: Path) -> tuple[Path, str]:
     """A workspace holding one really trained model (trained once per session); (root, model id)."""
-    from speakfeed_gui.core.trainer import run_training_experiment
+    from speakfeed_gui.core.training.trainer import run_training_experiment
 
     ws = init_workspace(tmp_path_factory.mktemp("template") / "ws")
     model_id = run_training_experiment(dataset_csv, "logistic_regression", {"C": 2.0}, experiment_name="baseline",

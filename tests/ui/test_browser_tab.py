@@ -11,8 +11,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
-from speakfeed_gui.core.registry import ModelRegistry
-from speakfeed_gui.core.workspace import init_workspace
+from speakfeed_gui.core.registry.api import ModelRegistry
+from speakfeed_gui.core.settings.workspace import init_workspace
 from speakfeed_gui.ui.browser_tab import BrowserTab
 from speakfeed_gui.ui.main_window import BROWSER, MainWindow
 from speakfeed_gui.ui.registry_table import ACCURACY, ALIASES, ID, KEY_ROLE, NAME
@@ -213,7 +213,7 @@ def test_refreshes_when_another_process_registers(qtbot, make_context, trained_w
     qtbot.addWidget(tab)
     tab.select_key(model_id)
     code = (
-        "import sys; from speakfeed_gui.core.registry import ModelRegistry\n"
+        "import sys; from speakfeed_gui.core.registry.api import ModelRegistry\n"
         "print(ModelRegistry(sys.argv[1]).register_model({'model_name': 'from_cli', 'experiment_name': 'other',"
         " 'model_type': 'svm', 'accuracy': 0.5, 'macro_f1': 0.4}))"
     )

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from speakfeed_gui.core.factory import ModelFactory
 from speakfeed_gui.core.live.analyzer import WindowResult
 from speakfeed_gui.core.live.preparation import recent_medians
 from speakfeed_gui.core.live.prosody import ProsodyMetrics
-from speakfeed_gui.core.prediction import make_prediction
-from speakfeed_gui.core.workspace import init_workspace
+from speakfeed_gui.core.models.factory import ModelFactory
+from speakfeed_gui.core.models.prediction import make_prediction
+from speakfeed_gui.core.settings.workspace import init_workspace
 from speakfeed_gui.ui.live_display import CARD_SECONDS, TRANSCRIPT_SECONDS, LiveDisplay
 from speakfeed_gui.ui.live_plots import PitchLevelPlot, span_capacity
 from speakfeed_gui.ui.prosody_cards import TranscriptLog

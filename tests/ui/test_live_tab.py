@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
 from speakfeed_gui.core.live.session import load_session
-from speakfeed_gui.core.workspace import init_workspace
+from speakfeed_gui.core.settings.workspace import init_workspace
 from speakfeed_gui.ui.live_tab import IDLE, RUNNING, LiveTab
 from speakfeed_gui.ui.prosody_cards import TranscriptLog
 from tests.synth import silence, speechlike
@@ -178,7 +178,7 @@ def test_device_vanishing_keeps_the_session_and_start_works_again(qtbot, make_ta
 @pytest.fixture
 def failing_model_type():
     """A real backend under a test-only type: its first `healthy_calls` predictions work, then it raises."""
-    from speakfeed_gui.core.models.base import MODEL_TYPES, BaseModel, register_model_type
+    from speakfeed_gui.core.models.base import BaseModel, register_model_type, unregister_model_type
 
     @register_model_type("failing_for_test")
     class FailingModel(BaseModel):
@@ -192,7 +192,7 @@ def failing_model_type():
             return [dict.fromkeys(self.labels, 1.0) for _ in batch]
 
     yield "failing_for_test"
-    MODEL_TYPES.pop("failing_for_test", None)
+    unregister_model_type("failing_for_test")
 
 
 @pytest.mark.mic
@@ -356,7 +356,7 @@ def test_a_text_model_listens_through_the_speech_recogniser(qtbot, make_tab, tmp
 def _result(is_speech: bool, probabilities=None, threshold: float = 0.0, transcript=None):
     from speakfeed_gui.core.live.analyzer import WindowResult
     from speakfeed_gui.core.live.prosody import ProsodyMetrics
-    from speakfeed_gui.core.prediction import make_prediction
+    from speakfeed_gui.core.models.prediction import make_prediction
 
     result = WindowResult(0.0, 1.0, is_speech, 1.0 if is_speech else 0.0, -20.0, ProsodyMetrics(), transcript=transcript)
     if probabilities:
@@ -390,7 +390,7 @@ def test_emotion_panel_tells_silence_uncertain_and_labels_apart(qtbot):
 
 
 def test_prosody_cards_rate_each_measure_against_its_band(qtbot):
-    from speakfeed_gui.core.config import DEFAULT_TARGETS
+    from speakfeed_gui.core.settings.config import DEFAULT_TARGETS
     from speakfeed_gui.ui.prosody_cards import ProsodyCards
 
     cards = ProsodyCards(DEFAULT_TARGETS)
@@ -426,8 +426,8 @@ def test_rolling_series_keeps_the_newest_points_contiguous():
 
 def test_card_values_are_medians_of_recent_speech_and_transcripts_do_not_overlap():
     from speakfeed_gui.core.live.analyzer import WindowResult
-    from speakfeed_gui.core.live.prosody import ProsodyMetrics
     from speakfeed_gui.core.live.preparation import recent_medians
+    from speakfeed_gui.core.live.prosody import ProsodyMetrics
 
     results = [WindowResult(t, t + 1.0, True, 1.0, -20.0, ProsodyMetrics(loudness_dbfs=-30.0 + t, pitch_hz=None))
                for t in range(10)]

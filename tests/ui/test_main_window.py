@@ -11,12 +11,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer, Qt, qInstallMessageHandler, qWarning
+from PySide6.QtCore import Qt, QTimer, qInstallMessageHandler, qWarning
 from PySide6.QtWidgets import QMessageBox
 
 from speakfeed_gui.core.errors import ConfigError
-from speakfeed_gui.core.registry import ModelRegistry
-from speakfeed_gui.core.workspace import PROJECT_ROOT, init_workspace
+from speakfeed_gui.core.registry.api import ModelRegistry
+from speakfeed_gui.core.settings.workspace import PROJECT_ROOT, init_workspace
 from speakfeed_gui.ui import error_dialog
 from speakfeed_gui.ui.error_dialog import error_bus
 from speakfeed_gui.ui.main_window import BROWSER, LIVE, TRAIN, MainWindow

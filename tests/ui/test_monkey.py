@@ -28,8 +28,8 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QtMsgType, QUrl, qCritical, qI
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QPushButton
 
 from speakfeed_gui.core.live.session import load_session
-from speakfeed_gui.core.registry import ModelRegistry
-from speakfeed_gui.core.workspace import init_workspace
+from speakfeed_gui.core.registry.api import ModelRegistry
+from speakfeed_gui.core.settings.workspace import init_workspace
 from speakfeed_gui.ui import error_dialog
 from speakfeed_gui.ui.context import LIVE_ALIAS
 from speakfeed_gui.ui.error_dialog import error_bus, install_exception_hooks

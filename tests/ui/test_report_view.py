@@ -11,11 +11,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 
-from speakfeed_gui.core.config import DEFAULT_TARGETS, LiveSettings, ModelSpec
+from speakfeed_gui.core.audio.vad import EnergyVAD
 from speakfeed_gui.core.live.analyzer import analyze_array
 from speakfeed_gui.core.live.session import SessionRecorder, load_session
-from speakfeed_gui.core.live.vad import EnergyVAD
 from speakfeed_gui.core.models.dummy import DummyModel
+from speakfeed_gui.core.settings.config import DEFAULT_TARGETS, LiveSettings, ModelSpec
 from speakfeed_gui.ui.plot_style import PALETTE
 from speakfeed_gui.ui.report_view import ReportView, SessionsDialog, build_report, with_transcript_rates
 from tests.synth import silence, speechlike

@@ -23,7 +23,7 @@ def _pixels(image: QImage) -> np.ndarray:
 
 def _dark_blue_share(widget) -> float:
     pixels = _pixels(widget.grab().toImage()).astype(int)
-    r, g, b = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    r, b = pixels[..., 0], pixels[..., 2]
     return float(np.mean((b > 80) & (r < 60) & (b - r > 50)))
 
 

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtWidgets import QApplication
 
-from speakfeed_gui.core.registry import ModelRegistry
+from speakfeed_gui.core.registry.api import ModelRegistry
 from speakfeed_gui.ui.error_dialog import error_bus
 from speakfeed_gui.ui.main_window import BROWSER, TRAIN, MainWindow
 from speakfeed_gui.ui.registry_table import ACCURACY, NAME

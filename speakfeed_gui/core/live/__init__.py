@@ -1,6 +1,6 @@
-"""Live analysis without Qt: capture -> ring buffer -> VAD, prosody and model per window -> session.
+"""Live analysis without Qt: audio windows -> prosody and model per window -> session -> report.
 
-Modules, bottom up: ringbuffer, capture (PortAudio), vad, prosody, analyzer (WindowAnalyzer,
-LiveAnalyzer, analyze_array), session (SessionRecorder, load_session), report (summarize).
-Nothing here imports sounddevice, librosa or torch until it is used.
+Capture, the ring buffer and VAD live in `core.audio`; here: prosody, the analyzer (WindowAnalyzer,
+LiveAnalyzer, analyze_array), the session (SessionRecorder, load_session), the transcript and the
+report (summarize). Nothing here imports sounddevice, librosa or torch until it is used.
 """

@@ -18,13 +18,13 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from speakfeed_gui.core.audio_io import SAMPLE_RATE, resample
-from speakfeed_gui.core.config import LiveSettings
-from speakfeed_gui.core.live.capture import dbfs
+from speakfeed_gui.core.audio.capture import dbfs
+from speakfeed_gui.core.audio.decode import SAMPLE_RATE, resample
+from speakfeed_gui.core.audio.ringbuffer import RingBuffer
+from speakfeed_gui.core.audio.vad import VAD, make_vad
 from speakfeed_gui.core.live.prosody import ProsodyMetrics, measure_prosody, warm_up
-from speakfeed_gui.core.live.ringbuffer import RingBuffer
-from speakfeed_gui.core.live.vad import VAD, make_vad
-from speakfeed_gui.core.prediction import UNCERTAIN, Prediction
+from speakfeed_gui.core.models.prediction import UNCERTAIN, Prediction
+from speakfeed_gui.core.settings.config import LiveSettings
 
 log = logging.getLogger(__name__)
 

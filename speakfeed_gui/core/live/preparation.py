@@ -36,9 +36,9 @@ def prepare_analysis(model: Any, live: Any, workspace: Any) -> Any:
     """
 
     def work(progress: Any, cancel: Any) -> Prepared:
-        from speakfeed_gui.core.asr import make_transcriber
+        from speakfeed_gui.core.audio.vad import make_vad
         from speakfeed_gui.core.live.prosody import measure_prosody
-        from speakfeed_gui.core.live.vad import make_vad
+        from speakfeed_gui.core.models.asr import make_transcriber
 
         progress("loading the model", 0, 4, model.name)
         model.load()

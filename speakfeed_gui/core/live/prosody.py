@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from speakfeed_gui.core.live.vad import FRAME, frame_db
+from speakfeed_gui.core.audio.vad import FRAME, frame_db
 
 FMIN, FMAX = 65.0, 400.0  # speaking voices, low male to high female/child
 PITCH_FRAME, PITCH_HOP = 1024, 256

@@ -14,9 +14,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from speakfeed_gui.core.config import DEFAULT_TARGETS
 from speakfeed_gui.core.live.prosody import ProsodyMetrics, band_status
-from speakfeed_gui.core.storage import atomic_write_json
+from speakfeed_gui.core.settings.config import DEFAULT_TARGETS
+from speakfeed_gui.core.storage.atomic import atomic_write_json
 
 # (metric, status) -> advice; {v} is the session median
 ADVICE: dict[tuple[str, str], str] = {

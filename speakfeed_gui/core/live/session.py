@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from speakfeed_gui.core.errors import SessionError
-from speakfeed_gui.core.storage import atomic_write_json, read_json
+from speakfeed_gui.core.storage.atomic import atomic_write_json, read_json
 
 __all__ = ["SessionError", "SessionRecorder", "load_session", "list_sessions"]
 

@@ -13,12 +13,13 @@ import numpy as np
 
 from speakfeed_gui.core.errors import ModelLoadError
 from speakfeed_gui.core.models.base import BaseModel, register_model_type
+from speakfeed_gui.core.settings.backends import backend_fields
 
 
 @register_model_type("audio_emotion")
 class AudioEmotionModel(BaseModel):
     input_kind = "audio"
-    config_fields = {"model_ref": "str", "model_path": "str", "batch_size": "int"}
+    config_fields = backend_fields("audio_emotion")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -34,7 +35,7 @@ class AudioEmotionModel(BaseModel):
         return list(self.spec.labels)
 
     def _load(self) -> None:
-        from speakfeed_gui.core.artifacts import load_from_metadata
+        from speakfeed_gui.core.registry.artifacts import load_from_metadata
 
         config = self.spec.config
         if config.get("model_path"):
@@ -51,7 +52,7 @@ class AudioEmotionModel(BaseModel):
         self._check_feature_set()
 
     def _check_feature_set(self) -> None:
-        from speakfeed_gui.core.features import FEATURE_SET_ID, FEATURE_SET_VERSION
+        from speakfeed_gui.core.features.extractor import FEATURE_SET_ID, FEATURE_SET_VERSION
 
         recorded = self.metadata.get("feature_set", {})
         if (recorded.get("id"), recorded.get("version")) != (FEATURE_SET_ID, FEATURE_SET_VERSION):
@@ -61,7 +62,7 @@ class AudioEmotionModel(BaseModel):
             )
 
     def _predict_proba(self, batch: list[Any]) -> list[Mapping[str, float]]:
-        from speakfeed_gui.core.features import extract_features
+        from speakfeed_gui.core.features.extractor import extract_features
 
         X = np.stack([extract_features(audio, self.sample_rate) for audio in batch])
         probs = self._classifier.predict_proba(self._scaler.transform(X))

@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
-import threading
-
 import numpy as np
 
-from speakfeed_gui.core.audio_io import SAMPLE_RATE, as_audio, is_audio_path
-from speakfeed_gui.core.config import Inference, ModelSpec, Preprocessing
-from speakfeed_gui.core.prediction import Prediction, make_prediction
+from speakfeed_gui.core.audio.decode import SAMPLE_RATE, as_audio, is_audio_path
+from speakfeed_gui.core.models.prediction import Prediction, make_prediction
+from speakfeed_gui.core.settings.backends import register_backend_schema, unregister_backend_schema
+from speakfeed_gui.core.settings.config import Inference, ModelSpec, Preprocessing
 
 MODEL_TYPES: dict[str, type["BaseModel"]] = {}
-
-# kind name -> (check, description used in error messages)
-_KINDS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "str": (lambda v: isinstance(v, str) and v != "", "a non-empty text value"),
-    "bool": (lambda v: isinstance(v, bool), "true or false"),
-    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "a whole number of at least 1"),
-    "number": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v == v, "a number"),
-    "device": (lambda v: v in ("auto", "cpu", "cuda", "mps"), "one of auto, cpu, cuda, mps"),
-    "mapping": (lambda v: isinstance(v, Mapping), "a mapping"),
-    "list": (lambda v: isinstance(v, list), "a list"),
-}
-
 
 def register_model_type(name: str) -> Callable[[type["BaseModel"]], type["BaseModel"]]:
     """Class decorator: make a backend available as `type: <name>` in models.yaml."""
@@ -37,29 +25,16 @@ def register_model_type(name: str) -> Callable[[type["BaseModel"]], type["BaseMo
             raise ValueError(f"model type {name!r} registered twice")
         cls.type_name = name
         MODEL_TYPES[name] = cls
+        register_backend_schema(name, cls.config_fields, cls.required_config)
         return cls
 
     return decorate
 
 
-def validate_backend_config(model_type: str, config: Mapping[str, Any]) -> tuple[str, str] | None:
-    """Return (key, what is expected) for the first bad key of a `config:` block, else None."""
-    cls = MODEL_TYPES[model_type]
-    for key in cls.required_config:
-        if key not in config:
-            return key, f"a value (required for type {model_type})"
-    for key, value in config.items():
-        if key not in cls.config_fields:
-            valid = ", ".join(sorted(cls.config_fields)) or "none"
-            return key, f"a known key for type {model_type} (valid: {valid})"
-        kind = cls.config_fields[key]
-        if isinstance(kind, tuple):  # a fixed set of allowed values
-            check, expected = (lambda v: v in kind), f"one of {', '.join(map(str, kind))}"
-        else:
-            check, expected = _KINDS[kind]
-        if value is not None and not check(value):
-            return key, expected
-    return None
+def unregister_model_type(name: str) -> None:
+    """Remove a backend type (tests register throw-away ones)."""
+    MODEL_TYPES.pop(name, None)
+    unregister_backend_schema(name)
 
 
 @dataclass(frozen=True)
@@ -81,7 +56,7 @@ class BaseModel(ABC):
     """One loaded (or lazily loadable) model.
 
     Subclasses set `input_kind` ("audio", "text" or "any"), declare `config_fields`
-    (key -> kind from `_KINDS`, or a tuple of allowed values), implement `_load()` with their heavy imports and
+    (key -> kind from `settings.backends.KINDS`, or a tuple of allowed values), implement `_load()` with their heavy imports and
     `_predict_proba(batch)` returning one {label: probability} dict per input.
     """
 
@@ -136,7 +111,7 @@ class BaseModel(ABC):
     # -- prediction -----------------------------------------------------------
     def prepare(self, item: Any) -> Any:
         """Turn one user input into what `_predict_proba` takes (audio array or cleaned text)."""
-        from speakfeed_gui.core.text import preprocess_text
+        from speakfeed_gui.core.models.text import preprocess_text
 
         wants_audio = self.input_kind == "audio" or (
             self.input_kind == "any" and (isinstance(item, np.ndarray) or is_audio_path(item))

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from speakfeed_gui.core.models.base import BaseModel, register_model_type
+from speakfeed_gui.core.settings.backends import backend_fields
 
 
 @register_model_type("dummy")
@@ -15,7 +16,7 @@ class DummyModel(BaseModel):
     """Same input, same probabilities: derived from a sha256 of the text or the audio bytes."""
 
     input_kind = "any"
-    config_fields = {"seed": "int", "batch_size": "int"}
+    config_fields = backend_fields("dummy")
 
     def _predict_proba(self, batch: list[Any]) -> list[Mapping[str, float]]:
         return [self._probs(item) for item in batch]

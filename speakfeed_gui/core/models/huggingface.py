@@ -15,14 +15,15 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from speakfeed_gui.core.audio_io import SAMPLE_RATE, resample
-from speakfeed_gui.core.config import ModelSpec
-from speakfeed_gui.core.errors import ConfigError, ModelLoadError
+from speakfeed_gui.core.audio.decode import SAMPLE_RATE, resample
+from speakfeed_gui.core.errors import ConfigError, ModelLoadError, first_line
 from speakfeed_gui.core.models.base import BaseModel, ModelContext, register_model_type
+from speakfeed_gui.core.settings.backends import HF_TASK_INPUTS, backend_fields
+from speakfeed_gui.core.settings.config import ModelSpec
 
 log = logging.getLogger(__name__)
 
-TASK_INPUTS = {"text-classification": "text", "audio-classification": "audio"}
+TASK_INPUTS = HF_TASK_INPUTS
 HF_EXTRA = "pip install 'speakfeed[hf]'"
 _TRUE = ("1", "true", "yes", "on")
 
@@ -85,11 +86,6 @@ def locate_weights(model_name: str, resolve: Callable[[str], Path], revision: st
     return model_name
 
 
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else exc.__class__.__name__
-
-
 def fit_audio(audio16k: np.ndarray, rate: int, min_seconds: float = 0.1) -> np.ndarray:
     """Resample app audio (16 kHz) to a model's rate; pad clips too short for its convolutions."""
     audio = resample(np.asarray(audio16k, dtype=np.float32), SAMPLE_RATE, rate)
@@ -124,10 +120,7 @@ class HuggingFaceModel(BaseModel):
     """
 
     input_kind = "text"
-    config_fields = {
-        "model_name": "str", "task": tuple(TASK_INPUTS), "device": "device", "max_length": "int", "truncation": "bool",
-        "padding": "bool", "batch_size": "int", "label_map": "mapping", "revision": "str",
-    }
+    config_fields = backend_fields("huggingface")
     required_config = ("model_name",)
 
     def __init__(self, spec: ModelSpec, context: ModelContext | None = None) -> None:
@@ -153,7 +146,7 @@ class HuggingFaceModel(BaseModel):
         return list(dict.fromkeys(self._model_labels))
 
     def _load(self) -> None:
-        from speakfeed_gui.core.devices import resolve_device
+        from speakfeed_gui.core.audio.devices import resolve_device
 
         transformers = import_transformers(f"model {self.name} (type huggingface)")
         self.device = resolve_device(self.spec.config.get("device"))

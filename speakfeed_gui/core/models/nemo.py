@@ -14,23 +14,23 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from speakfeed_gui.core.audio_io import as_audio
-from speakfeed_gui.core.config import ModelSpec
-from speakfeed_gui.core.errors import ConfigError, ModelLoadError
+from speakfeed_gui.core.audio.decode import as_audio
+from speakfeed_gui.core.errors import ConfigError, ModelLoadError, first_line
 from speakfeed_gui.core.models.base import BaseModel, ModelContext, register_model_type
-from speakfeed_gui.core.prediction import Prediction
 from speakfeed_gui.core.models.huggingface import (
-    first_line,
     fit_audio,
     hub_offline,
     hub_reachable,
     mapped_probabilities,
     read_label_map,
 )
+from speakfeed_gui.core.models.prediction import Prediction
+from speakfeed_gui.core.settings.backends import NEMO_TASKS, backend_fields
+from speakfeed_gui.core.settings.config import ModelSpec
 
 log = logging.getLogger(__name__)
 
-TASKS = ("classification", "asr")
+TASKS = NEMO_TASKS
 NOT_INSTALLED = "NVIDIA NeMo is not installed: pip install 'nemo_toolkit[asr]' (the `nemo` extra)"
 NGC_URL = "https://api.ngc.nvidia.com"
 
@@ -76,10 +76,7 @@ class NemoModel(BaseModel):
     """A restored NeMo model: `task: classification` predicts labels, `task: asr` transcribes."""
 
     input_kind = "audio"
-    config_fields = {
-        "model_path": "str", "model_name": "str", "task": TASKS, "device": "device",
-        "batch_size": "int", "label_map": "mapping",
-    }
+    config_fields = backend_fields("nemo")
 
     def __init__(self, spec: ModelSpec, context: ModelContext | None = None) -> None:
         super().__init__(spec, context)
@@ -119,7 +116,7 @@ class NemoModel(BaseModel):
         return None
 
     def _load(self) -> None:
-        from speakfeed_gui.core.devices import resolve_device
+        from speakfeed_gui.core.audio.devices import resolve_device
 
         path, name = self.spec.config.get("model_path"), self.spec.config.get("model_name")
         file = self._local_file()

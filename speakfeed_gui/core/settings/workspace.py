@@ -2,22 +2,44 @@
 
 A workspace is a folder holding `config/models.yaml` and `models/`. It is chosen by an explicit
 argument (`--workspace`), else the SPEAKFEED_WORKSPACE environment variable, else the project
-folder itself (the bundled default). A new folder is initialised with the default config.
+folder itself when running from a checkout (the bundled default), else the user's data folder
+after `pip install .`. A new folder is initialised with the default config.
+
+The shipped defaults (`config/models.yaml`) and `resources/` (corpora) come from the checkout, or
+from `<prefix>/share/speakfeed/` where `pip install .` puts them (pyproject `data-files`).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from speakfeed_gui.core.errors import ConfigError
 
 ENV_VAR = "SPEAKFEED_WORKSPACE"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CONFIG = PROJECT_ROOT / "config" / "models.yaml"
-RESOURCES = PROJECT_ROOT / "resources"
+CHECKOUT_ROOT = Path(__file__).resolve().parents[3]
+INSTALLED_DATA = Path(sys.prefix) / "share" / "speakfeed"
+
+
+def _running_from_checkout() -> bool:
+    return (CHECKOUT_ROOT / "pyproject.toml").is_file() and (CHECKOUT_ROOT / "config" / "models.yaml").is_file()
+
+
+def _default_workspace() -> Path:
+    if _running_from_checkout():
+        return CHECKOUT_ROOT
+    import platformdirs
+
+    return platformdirs.user_data_path("SpeakFeed", appauthor=False) / "workspace"
+
+
+DATA_ROOT = CHECKOUT_ROOT if _running_from_checkout() else INSTALLED_DATA
+DEFAULT_CONFIG = DATA_ROOT / "config" / "models.yaml"
+RESOURCES = DATA_ROOT / "resources"
+PROJECT_ROOT = _default_workspace()  # the default workspace
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,41 +18,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from speakfeed_gui.core.errors import DatasetError
-from speakfeed_gui.core.hashing import sha256_file
-from speakfeed_gui.core.progress import CancelToken, check_cancel
+from speakfeed_gui.core.progress import CancelToken
+from speakfeed_gui.core.storage.hashing import content_hashes
 
 log = logging.getLogger(__name__)
-
-# (absolute path, size, mtime_ns, device, inode) -> sha256, so the fingerprint and the feature
-# cache hash each file once per process.
-_HASH_MEMO: dict[tuple[str, int, int, int, int], str] = {}
-_MEMO_LOCK = threading.Lock()
-_MEMO_LIMIT = 200_000
-
-
-def content_hashes(paths: Sequence[str | Path], *, cancel: CancelToken | None = None) -> list[str]:
-    """sha256 of each file's content (memoised on path, size and modification time)."""
-    out = []
-    for n, path in enumerate(paths):
-        if n % 64 == 0:
-            check_cancel(cancel)
-        path = Path(path)
-        try:
-            st = path.stat()
-            key = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
-            with _MEMO_LOCK:
-                digest = _HASH_MEMO.get(key)
-            if digest is None:
-                digest = sha256_file(path)
-                with _MEMO_LOCK:
-                    if len(_HASH_MEMO) >= _MEMO_LIMIT:
-                        _HASH_MEMO.clear()
-                    _HASH_MEMO[key] = digest
-        except OSError as exc:
-            raise DatasetError(f"{path}: cannot read file ({exc.strerror or exc})") from None
-        out.append(digest)
-    return out
-
 
 def relative_name(path: Path, root: Path) -> str:
     """POSIX path relative to the dataset root (absolute when the file lies outside it).

@@ -23,9 +23,9 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from speakfeed_gui.core.errors import DatasetError, HyperparameterError
-from speakfeed_gui.core.estimators import make_estimator, validate_hyperparameters
 from speakfeed_gui.core.progress import CancelToken, ProgressCallback, check_cancel, no_progress
-from speakfeed_gui.core.workspace import Workspace, resolve_workspace
+from speakfeed_gui.core.settings.workspace import Workspace, resolve_workspace
+from speakfeed_gui.core.training.estimators import make_estimator, validate_hyperparameters
 
 log = logging.getLogger(__name__)
 _EXPERIMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -66,8 +66,8 @@ def _fit(estimator: Any, X: np.ndarray, y: np.ndarray, progress: ProgressCallbac
 
 def _writable_cache(ws: Workspace) -> Path | None:
     """The feature cache folder, or None (no caching) where it cannot be created, e.g. on a read-only disk."""
-    from speakfeed_gui.core.features import cache_folder
-    from speakfeed_gui.core.storage import os_reason
+    from speakfeed_gui.core.features.batch import cache_folder
+    from speakfeed_gui.core.storage.atomic import os_reason
 
     try:
         cache_folder(ws.cache_dir).mkdir(parents=True, exist_ok=True)
@@ -107,9 +107,10 @@ def _save_and_register(
     A full or read-only disk becomes one StorageError line; the registry and other models are untouched.
     """
     from speakfeed_gui.core.errors import StorageError
-    from speakfeed_gui.core.hashing import sha256_file
-    from speakfeed_gui.core.registry import ModelRegistry
-    from speakfeed_gui.core.storage import atomic_write_json, fsync_dir, os_reason, save_estimator
+    from speakfeed_gui.core.registry.api import ModelRegistry
+    from speakfeed_gui.core.storage.atomic import atomic_write_json, fsync_dir, os_reason
+    from speakfeed_gui.core.storage.hashing import sha256_file
+    from speakfeed_gui.core.storage.skops_io import save_estimator
 
     folder = ws.models_dir / experiment
     created_folder = not folder.exists()
@@ -172,9 +173,10 @@ def run_training_experiment(
     tags: Iterable[str] = (),
 ) -> str:
     """Train, evaluate, save and register one model; returns its registry id."""
-    from speakfeed_gui.core.datasets import check_dataset, load_dataset, usable_clips
-    from speakfeed_gui.core.features import FEATURE_SET_ID, FEATURE_SET_VERSION, feature_names, featurize_files
-    from speakfeed_gui.core.versioning import cv_splits, dataset_fingerprint, make_split
+    from speakfeed_gui.core.features.batch import featurize_files
+    from speakfeed_gui.core.features.extractor import FEATURE_SET_ID, FEATURE_SET_VERSION, feature_names
+    from speakfeed_gui.core.training.datasets import check_dataset, load_dataset, usable_clips
+    from speakfeed_gui.core.training.versioning import cv_splits, dataset_fingerprint, make_split
 
     progress = progress or no_progress
     ws = workspace or resolve_workspace()
@@ -197,7 +199,7 @@ def run_training_experiment(
              + (" (speaker-independent)" if split.grouped else ""))
     from sklearn.preprocessing import StandardScaler
 
-    from speakfeed_gui.core.storage import runtime_versions
+    from speakfeed_gui.core.storage.versions import runtime_versions
 
     scaler = StandardScaler().fit(X[split.train])
     estimator = make_estimator(model_type, params, seed, y[split.train])
@@ -207,7 +209,7 @@ def run_training_experiment(
         raise DatasetError(f"{dataset.source}: training failed: {exc}") from None
     check_cancel(cancel)
 
-    from speakfeed_gui.core.evaluation import cross_validate, evaluate
+    from speakfeed_gui.core.training.evaluation import cross_validate, evaluate
 
     progress("evaluate", 0, 1, "evaluating on held-out clips")
     labels = sorted(set(y.tolist()))
@@ -252,13 +254,13 @@ def run_training_experiment(
 
 def load_model(model_id: str, workspace: Workspace | None = None) -> tuple[Any, Any, dict[str, Any]]:
     """(classifier, scaler, metadata) of a registered model, every artifact hash-checked."""
-    from speakfeed_gui.core.artifacts import load_registered
+    from speakfeed_gui.core.registry.artifacts import load_registered
 
     return load_registered(model_id, workspace or resolve_workspace())
 
 
 def list_models(workspace: Workspace | None = None) -> list[dict[str, Any]]:
     """Registry entries, newest first."""
-    from speakfeed_gui.core.registry import ModelRegistry
+    from speakfeed_gui.core.registry.api import ModelRegistry
 
     return ModelRegistry((workspace or resolve_workspace()).registry_path).list_models()

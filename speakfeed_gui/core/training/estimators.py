@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from speakfeed_gui.core.errors import DatasetError, HyperparameterError
+from speakfeed_gui.core.errors import DatasetError, HyperparameterError, first_line
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ def _check_with_sklearn(model_type: str, extra: Mapping[str, Any]) -> None:
     try:
         check()
     except (TypeError, ValueError) as exc:
-        raise HyperparameterError(f"{model_type}: {str(exc).splitlines()[0]}") from None
+        raise HyperparameterError(f"{model_type}: {first_line(exc)}") from None
 
 
 def make_estimator(model_type: str, params: Mapping[str, Any], seed: int, y_train: Any = None) -> Any:

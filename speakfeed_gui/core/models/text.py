@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from speakfeed_gui.core.config import Preprocessing
+from speakfeed_gui.core.settings.config import Preprocessing
 
 # A small English stop-word list: enough for sentiment input, no NLTK download needed.
 STOP_WORDS = frozenset(

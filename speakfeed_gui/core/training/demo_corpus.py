@@ -26,10 +26,10 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from speakfeed_gui.core.audio_io import SAMPLE_RATE, resample
+from speakfeed_gui.core.audio.decode import SAMPLE_RATE, resample
 from speakfeed_gui.core.errors import DatasetError
 from speakfeed_gui.core.progress import CancelToken, ProgressCallback, check_cancel
-from speakfeed_gui.core.workspace import RESOURCES
+from speakfeed_gui.core.settings.workspace import RESOURCES
 
 log = logging.getLogger(__name__)
 

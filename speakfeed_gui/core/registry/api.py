@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from speakfeed_gui.core.errors import ModelNotFoundError, RegistryError
-from speakfeed_gui.core.registry_format import (
+from speakfeed_gui.core.registry.format import (
     ALIASES_KEY,
     FILES_KEY,
     GENERATION_KEY,
@@ -27,7 +27,7 @@ from speakfeed_gui.core.registry_format import (
     artifact_files,
     entry_problem,
 )
-from speakfeed_gui.core.registry_store import RegistryState, RegistryStore
+from speakfeed_gui.core.registry.store import RegistryState, RegistryStore
 
 __all__ = ["ALIASES_KEY", "FILES_KEY", "GENERATION_KEY", "MIN_PREFIX", "PATH_KEYS", "ModelRegistry", "entry_problem"]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from speakfeed_gui.core.errors import AudioError
+from speakfeed_gui.core.errors import AudioError, first_line
 
 SAMPLE_RATE = 16_000
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".mp3")
@@ -52,7 +52,7 @@ def load_audio(path: str | Path, rate: int = SAMPLE_RATE) -> np.ndarray:
     try:
         data, file_rate = sf.read(str(path), dtype="float32", always_2d=False)
     except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError, TypeError...
-        raise AudioError(f"{path}: not a readable audio file (wav, flac, ogg): {str(exc).splitlines()[0]}") from None
+        raise AudioError(f"{path}: not a readable audio file (wav, flac, ogg): {first_line(exc)}") from None
     if not 1_000 <= file_rate <= 384_000:
         raise AudioError(f"{path}: sample rate {file_rate} Hz is out of range (1000 to 384000 Hz)")
     mono = sanitize(to_mono(data), str(path))

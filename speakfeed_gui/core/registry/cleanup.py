@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from speakfeed_gui.core.errors import StorageError
-from speakfeed_gui.core.storage import os_reason
-from speakfeed_gui.core.workspace import Workspace
+from speakfeed_gui.core.settings.workspace import Workspace
+from speakfeed_gui.core.storage.atomic import os_reason
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from speakfeed_gui.core.audio_io import AUDIO_SUFFIXES
-from speakfeed_gui.core.errors import DatasetError
+from speakfeed_gui.core.audio.decode import AUDIO_SUFFIXES
+from speakfeed_gui.core.errors import DatasetError, first_line
 from speakfeed_gui.core.progress import CancelToken, ProgressCallback, check_cancel, no_progress
 
 log = logging.getLogger(__name__)
@@ -283,7 +283,7 @@ def inspect_audio(path: Path, min_seconds: float) -> tuple[str | None, float]:
     try:
         info = sf.info(str(path))
     except Exception as exc:  # LibsndfileError, RuntimeError, TypeError...
-        return f"not a readable audio file ({str(exc).splitlines()[0]})", 0.0
+        return f"not a readable audio file ({first_line(exc)})", 0.0
     seconds = info.frames / info.samplerate if info.samplerate else 0.0
     if info.frames <= 0:
         return "empty: no samples", 0.0
@@ -300,7 +300,7 @@ def inspect_audio(path: Path, min_seconds: float) -> tuple[str | None, float]:
             energy += float(np.sum(np.square(block, dtype=np.float64)))
             count += block.size
     except Exception as exc:
-        return f"cannot be decoded ({str(exc).splitlines()[0]})", seconds
+        return f"cannot be decoded ({first_line(exc)})", seconds
     rms_db = 10 * np.log10(energy / max(count, 1) + 1e-20)
     if peak == 0.0:
         return "silent: every sample is zero", seconds

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from speakfeed_gui.core.audio_io import SAMPLE_RATE
+from speakfeed_gui.core.audio.decode import SAMPLE_RATE
 from speakfeed_gui.core.errors import ModelLoadError
 
 log = logging.getLogger(__name__)

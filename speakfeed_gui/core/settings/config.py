@@ -13,7 +13,8 @@ from typing import Any, Mapping
 
 import yaml
 
-from speakfeed_gui.core.errors import ConfigError
+from speakfeed_gui.core.errors import ConfigError, first_line
+from speakfeed_gui.core.settings.backends import known_types, validate_backend_config
 
 DEFAULT_LABELS = ("calm", "anxious", "frustrated", "energetic", "burned_out")
 
@@ -131,16 +132,14 @@ class _Reader:
 
 
 def _read_model(reader: _Reader, name: str, raw: Any) -> ModelSpec:
-    from speakfeed_gui.core.models import MODEL_TYPES, validate_backend_config
-
     prefix = f"models.{name}"
     data = reader.mapping(raw, prefix)
     if "type" not in data:
-        raise ConfigError(f"{reader.path}: {prefix}.type: missing; expected one of {', '.join(sorted(MODEL_TYPES))}")
+        raise ConfigError(f"{reader.path}: {prefix}.type: missing; expected one of {', '.join(known_types())}")
     mtype = data["type"]
-    if not isinstance(mtype, str) or mtype not in MODEL_TYPES:
+    if not isinstance(mtype, str) or mtype not in known_types():
         raise ConfigError(
-            f"{reader.path}: {prefix}.type: unknown model type {mtype!r}; known types: {', '.join(sorted(MODEL_TYPES))}"
+            f"{reader.path}: {prefix}.type: unknown model type {mtype!r}; known types: {', '.join(known_types())}"
         )
     known = {"type", "version", "confidence_threshold", "emotion_labels", "labels", "description", "config"}
     for key in data:
@@ -255,7 +254,7 @@ def load_config(path: str | Path) -> AppConfig:
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
     except (ValueError, OverflowError) as exc:  # PyYAML's constructors: a date like 2024-13-45, a 5000-digit number
-        raise ConfigError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise ConfigError(f"{path}: not valid YAML: {first_line(exc)}") from None
     except RecursionError:
         raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
     return parse_config(data, path)

@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from speakfeed_gui.core.errors import RegistryError, StorageError
-from speakfeed_gui.core.registry_format import ALIASES_KEY, GENERATION_KEY, entry_problem, snapshot_bytes, valid_op
-from speakfeed_gui.core.storage import atomic_write_bytes, fsync_dir, locked, os_reason
+from speakfeed_gui.core.errors import RegistryError, StorageError, first_line
+from speakfeed_gui.core.registry.format import ALIASES_KEY, GENERATION_KEY, entry_problem, snapshot_bytes, valid_op
+from speakfeed_gui.core.storage.atomic import atomic_write_bytes, fsync_dir, os_reason
+from speakfeed_gui.core.storage.locks import locked
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ class RegistryStore:
         try:
             data = json.loads(raw) if raw.strip() else {}
         except (ValueError, RecursionError) as exc:  # also a 5000-digit number or 100,000 nested brackets
-            raise self._corrupt(self.path, f"invalid JSON: {str(exc).splitlines()[0][:200]}") from None
+            raise self._corrupt(self.path, f"invalid JSON: {first_line(exc, 200)}") from None
         if not isinstance(data, dict):
             raise self._corrupt(self.path, "expected a JSON object of id -> entry")
         aliases = data.pop(ALIASES_KEY, {})
@@ -158,7 +159,7 @@ class RegistryStore:
                 if not valid_op(json.loads(line)):
                     raise ValueError(f"not a registry operation: {line[:60]!r}")
             except (ValueError, RecursionError) as exc:
-                raise self._corrupt(self.journal_path, f"line {number}: {str(exc).splitlines()[0][:200]}") from None
+                raise self._corrupt(self.journal_path, f"line {number}: {first_line(exc, 200)}") from None
         raise self._corrupt(self.journal_path, f"lines {before + 1}-{before + len(lines)} do not parse as one list")
 
     def _refresh(self, *, under_lock: bool = False) -> RegistryState:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from speakfeed_gui.core.demo.corpus import CSV_NAME, DEFAULT_VOICES, DEMO_DIR
 from speakfeed_gui.core.errors import DatasetError, RegistryError
 from speakfeed_gui.core.progress import CancelToken, ProgressCallback
-from speakfeed_gui.core.workspace import Workspace
+from speakfeed_gui.core.settings.workspace import Workspace
+from speakfeed_gui.core.training.demo_corpus import CSV_NAME, DEFAULT_VOICES, DEMO_DIR
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ _LOCK_TIMEOUT_S = 300
 
 
 def _registry(workspace: Workspace) -> Any:
-    from speakfeed_gui.core.registry import ModelRegistry
+    from speakfeed_gui.core.registry.api import ModelRegistry
 
     return ModelRegistry(workspace.registry_path)
 
@@ -70,7 +70,7 @@ def bootstrap(
     """
     from filelock import FileLock, Timeout
 
-    from speakfeed_gui.core.trainer import run_training_experiment
+    from speakfeed_gui.core.training.trainer import run_training_experiment
 
     workspace.models_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(workspace.models_dir / ".bootstrap.lock"))

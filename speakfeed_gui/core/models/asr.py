@@ -14,17 +14,17 @@ from typing import Any, Callable
 
 import numpy as np
 
-from speakfeed_gui.core.config import LiveSettings, ModelSpec
-from speakfeed_gui.core.errors import ModelLoadError
+from speakfeed_gui.core.errors import ModelLoadError, first_line
 from speakfeed_gui.core.models.base import ModelContext
-from speakfeed_gui.core.models.huggingface import first_line, fit_audio, import_transformers, locate_weights
+from speakfeed_gui.core.models.huggingface import fit_audio, import_transformers, locate_weights
+from speakfeed_gui.core.settings.config import LiveSettings, ModelSpec
 
 log = logging.getLogger(__name__)
 
 
 def workspace_root(workspace: Any) -> Path:
     """The folder of a Workspace, or a folder given directly (None: the current folder)."""
-    from speakfeed_gui.core.workspace import Workspace
+    from speakfeed_gui.core.settings.workspace import Workspace
 
     return workspace.root if isinstance(workspace, Workspace) else Path(workspace or ".")
 
@@ -53,7 +53,7 @@ class Transcriber:
 
     def load(self) -> "Transcriber":
         """Import transformers and read the weights; safe to call from several threads."""
-        from speakfeed_gui.core.devices import resolve_device
+        from speakfeed_gui.core.audio.devices import resolve_device
 
         with self._lock:
             if self._pipeline is None:

@@ -8,11 +8,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from speakfeed_gui.core.config import AppConfig, ModelSpec, load_config
 from speakfeed_gui.core.errors import ModelNotFoundError
 from speakfeed_gui.core.models import MODEL_TYPES, BaseModel
 from speakfeed_gui.core.models.base import ModelContext
-from speakfeed_gui.core.workspace import Workspace, resolve_workspace
+from speakfeed_gui.core.settings.config import AppConfig, ModelSpec, load_config
+from speakfeed_gui.core.settings.workspace import Workspace, resolve_workspace
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class ModelFactory:
     def registry(self) -> Any:
         """The workspace's ModelRegistry (created on first use)."""
         if self._registry is None:
-            from speakfeed_gui.core.registry import ModelRegistry
+            from speakfeed_gui.core.registry.api import ModelRegistry
 
             self._registry = ModelRegistry(self.workspace.registry_path)
         return self._registry

@@ -17,9 +17,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from speakfeed_gui.core.audio_io import SAMPLE_RATE
+from speakfeed_gui.core.audio.decode import SAMPLE_RATE
+from speakfeed_gui.core.audio.ringbuffer import RingBuffer
 from speakfeed_gui.core.errors import DeviceError
-from speakfeed_gui.core.live.ringbuffer import RingBuffer
 
 log = logging.getLogger(__name__)
 

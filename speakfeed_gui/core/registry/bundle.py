@@ -24,10 +24,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from speakfeed_gui.core.errors import IntegrityError, ModelLoadError, RegistryError, StorageError
-from speakfeed_gui.core.registry import FILES_KEY, PATH_KEYS, ModelRegistry, entry_problem
-from speakfeed_gui.core.registry_format import artifact_roles
-from speakfeed_gui.core.storage import atomic_open, fsync_dir, load_estimator, os_reason, read_json, verify_sha256
+from speakfeed_gui.core.errors import IntegrityError, ModelLoadError, RegistryError, StorageError, first_line
+from speakfeed_gui.core.registry.api import FILES_KEY, PATH_KEYS, ModelRegistry, entry_problem
+from speakfeed_gui.core.registry.format import artifact_roles
+from speakfeed_gui.core.storage.atomic import atomic_open, fsync_dir, os_reason, read_json
+from speakfeed_gui.core.storage.skops_io import load_estimator, verify_sha256
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,7 @@ def _read_manifest(bundle: Path, archive: zipfile.ZipFile, members: set[str]) ->
     try:
         manifest = json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        raise IntegrityError(f"{bundle}: {MANIFEST} is not valid JSON ({str(exc).splitlines()[0][:200]})") from None
+        raise IntegrityError(f"{bundle}: {MANIFEST} is not valid JSON ({first_line(exc, 200)})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise IntegrityError(f"{bundle}: {MANIFEST} is not a SpeakFeed bundle manifest")
     version = manifest.get("format_version")

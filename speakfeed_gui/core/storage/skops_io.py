@@ -1,31 +1,26 @@
-"""Durable files and safe model artifacts.
+"""Safe model artifacts: estimators stored with skops, never pickle.
 
-Every artifact and registry file is written atomically (temp file in the same folder, fsync,
-`os.replace`, fsync of the folder), so a crash or a full disk leaves either the old file or the
-new one, never half of each. Estimators are stored with `skops.io`, never pickle: loading checks
-the file's sha256 first and then refuses any type outside `TRUSTED_TYPES`, so a tampered or
-foreign file cannot run code.
+Loading checks the file's sha256 first and then refuses any type outside `TRUSTED_TYPES`, so a
+tampered or foreign file cannot run code.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import gc
 import json
 import logging
-import os
-import platform
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-from speakfeed_gui.core.errors import IntegrityError, ModelLoadError, RegistryError, SpeakFeedError, StorageError
-from speakfeed_gui.core.hashing import sha256_bytes, sha256_file
+from speakfeed_gui.core.errors import IntegrityError, ModelLoadError, first_line
+from speakfeed_gui.core.storage.atomic import atomic_write_bytes, os_reason
+from speakfeed_gui.core.storage.hashing import sha256_bytes, sha256_file
 
 log = logging.getLogger(__name__)
+
 
 # Types that skops does not trust by default but that the trainer's estimators contain. Found by
 # fitting each supported estimator on toy data and calling skops.io.get_untrusted_types (skops 0.16,
@@ -55,130 +50,6 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.dummy.DummyClassifier",
     "sklearn.preprocessing._label.LabelEncoder",
 )
-
-_REASONS = {
-    errno.ENOSPC: "disk full",
-    errno.EDQUOT: "disk quota exceeded",
-    errno.EROFS: "read-only file system",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
-    errno.ENOENT: "folder does not exist",
-    errno.ENOTDIR: "a parent is not a folder",
-}
-
-
-def os_reason(exc: OSError) -> str:
-    """A short human reason for an OSError ('disk full', 'read-only file system', ...)."""
-    return _REASONS.get(exc.errno or 0) or exc.strerror or str(exc)
-
-
-def fsync_dir(folder: str | Path) -> None:
-    """Make a rename or a new file in `folder` durable (no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _file_mode() -> int:
-    """rw for everyone, minus the process umask (what open() would give a new file)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-_FILE_MODE = _file_mode()
-
-
-@contextlib.contextmanager
-def atomic_open(path: str | Path) -> Iterator[BinaryIO]:
-    """A binary file that replaces `path` only if the block ends without error.
-
-    Any OSError (disk full, read-only, permission) becomes one StorageError line naming the path;
-    the old file is then untouched and no temp file remains.
-    """
-    path = Path(path)
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600; teammates sharing the folder must read it
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        tmp = None
-        fsync_dir(path.parent)
-    except OSError as exc:
-        raise StorageError(f"{path}: cannot write ({os_reason(exc)}); the previous file was left unchanged") from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Replace `path` with `data` all at once (see atomic_open)."""
-    with atomic_open(path) as handle:
-        handle.write(data)
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: str | Path, obj: Any) -> None:
-    """Write `obj` as indented JSON atomically (key order kept)."""
-    try:
-        text = json.dumps(obj, indent=2, ensure_ascii=False)
-    except (TypeError, ValueError) as exc:
-        raise StorageError(f"{path}: cannot write JSON ({exc})") from None
-    atomic_write_text(path, text + "\n")
-
-
-@contextlib.contextmanager
-def locked(path: str | Path, timeout: float = 30.0) -> Iterator[None]:
-    """Hold the cross-process lock `<path>.lock` (fcntl.flock: released even if the holder is killed)."""
-    import filelock
-
-    lock_path = f"{path}.lock"
-    lock = filelock.FileLock(lock_path, timeout=timeout)
-    try:
-        lock.acquire()
-    except filelock.Timeout:
-        raise RegistryError(
-            f"{lock_path}: another SpeakFeed process holds this lock (waited {timeout:g} s); "
-            "wait for it to finish or close the other SpeakFeed window"
-        ) from None
-    except OSError as exc:
-        raise RegistryError(f"{lock_path}: cannot create the lock file ({os_reason(exc)})") from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def read_json(path: str | Path, what: str, *, error: type[SpeakFeedError] = ModelLoadError) -> dict[str, Any]:
-    """Parse a JSON object file; every failure is one `error` line naming the file and `what` it is."""
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise error(f"{path}: {what} not found") from None
-    except OSError as exc:
-        raise error(f"{path}: cannot read {what} ({os_reason(exc)})") from None
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # also a 5000-digit number or 100,000 nested brackets
-        raise error(f"{path}: {what} is not valid JSON ({str(exc).splitlines()[0][:200]})") from None
-    if not isinstance(data, dict):
-        raise error(f"{path}: {what} must be a JSON object, found {type(data).__name__}")
-    return data
 
 
 # A .skops file is itself a zip: limits on what it declares keep a hostile one from inflating into
@@ -366,7 +237,7 @@ def _log_load_warnings(path: str | Path, messages: list[Warning | str]) -> None:
             key = (str(saved), str(getattr(message, "current_sklearn_version", "?")))
             versions.setdefault(key, []).append(str(getattr(message, "estimator_name", "?")))
         else:
-            line = str(message).splitlines()[0] if str(message) else type(message).__name__
+            line = first_line(message)
             if line not in others:
                 others.append(line)
     for (saved, running), names in versions.items():
@@ -376,42 +247,3 @@ def _log_load_warnings(path: str | Path, messages: list[Warning | str]) -> None:
         )
     for line in others:
         log.warning("%s: %s", path, line)
-
-
-def runtime_versions() -> dict[str, str]:
-    """Versions that decide whether a saved model loads identically; record them in metadata['versions']."""
-    import numpy
-    import sklearn
-
-    return {"python": platform.python_version(), "numpy": numpy.__version__, "sklearn": sklearn.__version__}
-
-
-def _recorded_versions(metadata: dict[str, Any]) -> dict[str, str]:
-    """metadata['versions'] as written from runtime_versions(), else top-level `<name>_version` keys."""
-    nested = metadata.get("versions")
-    nested = nested if isinstance(nested, dict) else {}
-    out = {}
-    for name in ("python", "numpy", "sklearn"):
-        value = nested.get(name) or metadata.get(f"{name}_version")
-        if value:
-            out[name] = str(value)
-    return out
-
-
-def check_versions(metadata: dict[str, Any]) -> list[str]:
-    """One warning line per library whose recorded version differs from the running one.
-
-    Python is compared by major.minor; numpy and scikit-learn by full version.
-    """
-    running = runtime_versions()
-    labels = {"python": "Python", "numpy": "numpy", "sklearn": "scikit-learn"}
-    warnings_out = []
-    for name, recorded in _recorded_versions(metadata).items():
-        now = running[name]
-        same = recorded.split(".")[:2] == now.split(".")[:2] if name == "python" else recorded == now
-        if not same:
-            warnings_out.append(
-                f"model was trained with {labels[name]} {recorded}, running {now}; "
-                "predictions may differ (retrain to be sure)"
-            )
-    return warnings_out

@@ -7,15 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from speakfeed_gui.core.errors import IntegrityError
-from speakfeed_gui.core.workspace import Workspace
+from speakfeed_gui.core.settings.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
 
 def load_from_metadata(metadata_path: str | Path, metadata_sha256: str | None = None) -> tuple[Any, Any, dict]:
     """Read `<stem>_metadata.json` and the classifier and scaler it lists, checking sha256s."""
-    from speakfeed_gui.core.hashing import sha256_file
-    from speakfeed_gui.core.storage import check_versions, load_estimator, read_json
+    from speakfeed_gui.core.storage.atomic import read_json
+    from speakfeed_gui.core.storage.hashing import sha256_file
+    from speakfeed_gui.core.storage.skops_io import load_estimator
+    from speakfeed_gui.core.storage.versions import check_versions
 
     metadata_path = Path(metadata_path)
     if metadata_sha256 is not None and metadata_path.is_file() and sha256_file(metadata_path) != metadata_sha256:
@@ -37,7 +39,7 @@ def load_from_metadata(metadata_path: str | Path, metadata_sha256: str | None = 
 
 def load_registered(ref: str, workspace: Workspace) -> tuple[Any, Any, dict]:
     """Resolve a registry id, prefix or alias and load its artifacts."""
-    from speakfeed_gui.core.registry import ModelRegistry
+    from speakfeed_gui.core.registry.api import ModelRegistry
 
     entry = ModelRegistry(workspace.registry_path).get_model_info(ref)
     return load_from_metadata(entry["metadata_path"], entry.get("metadata_sha256"))

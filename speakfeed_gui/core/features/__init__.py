@@ -1,0 +1,1 @@
+"""Acoustic features: the extractor shared by training and live use, and the parallel cached batch runner."""
