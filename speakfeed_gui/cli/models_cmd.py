@@ -37,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q = add("import", "import a bundle (hashes verified before loading)", import_, ref=False)
     q.add_argument("bundle")
     add("verify", "re-check every artifact's sha256", verify)
+    q = add("compare", "two or more models side by side", compare, ref=False, json_flag=True)
+    q.add_argument("models", metavar="ID_OR_ALIAS", nargs="+")
+    q.add_argument("--only-differences", action="store_true", help="hide rows where all models agree")
 
 
 def _registry(args: argparse.Namespace):
@@ -163,4 +166,28 @@ def verify(args: argparse.Namespace) -> int:
     registry = _registry(args)
     verify_model(registry, args.model)
     print(f"{registry.resolve(args.model)}: all artifacts match their sha256")
+    return 0
+
+
+def compare(args: argparse.Namespace) -> int:
+    from speakfeed_gui.core.registry.compare import compare_models
+
+    result = compare_models(_registry(args), args.models)
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    headers = [m["id"][:8] + (f" {m['name']}" if m["name"] else "") for m in result.models]
+    for model in result.models:
+        if model["problem"]:
+            print(f"{model['id'][:8]}: {model['problem']}")
+    for section in result.sections:
+        rows = result.rows(section, args.only_differences)
+        if rows:
+            print(f"\n{section}")
+            print_table(["", *headers, ""], [(r.key, *map(_fmt, r.values), "≠" if r.differs else "") for r in rows])
+    for model, confusion in zip(result.models, result.confusion):
+        if confusion:
+            print(f"\nconfusion matrix {model['id'][:8]} (rows: true, columns: predicted)")
+            print_table(["", *confusion["labels"]], [(label, *row) for label, row in zip(confusion["labels"],
+                                                                                        confusion["matrix"])])
     return 0
