@@ -58,3 +58,26 @@ def steady(seconds: float, *, rate: float, pause: float, pitch: float, loud: flo
     """Windows every 0.5 s with the same delivery measures."""
     return [window(0.5 * i, label, speaking_rate_sps=rate, pause_share=pause, pitch_variation_semitones=pitch,
                    loudness_dbfs=loud) for i in range(int(seconds / 0.5))]
+
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "emodb"
+BUNDLED = Path(__file__).resolve().parents[2] / "resources" / "emodb"
+
+
+def emodb_clip(name: str) -> Path:
+    """A real EmoDB clip: from the bundled resources/emodb when present, else the copy in tests/data."""
+    for root in (BUNDLED, DATA):
+        path = root / "wav" / f"{name}.flac"
+        if path.is_file():
+            return path
+    raise FileNotFoundError(name)
+
+
+def real_talk(gap_seconds: float = 4.0) -> np.ndarray:
+    """Three real EmoDB utterances (2 s each), a long silence after the second: 16 kHz float32."""
+    from speakfeed_gui.core.audio.decode import load_audio
+
+    clips = [load_audio(emodb_clip(n)) for n in ("08a01Fd", "08a01Ab", "08a01Na")]
+    gap = np.zeros(int(16000 * gap_seconds), dtype=np.float32)
+    short = np.zeros(8000, dtype=np.float32)
+    return np.concatenate([short, clips[0], clips[1], gap, clips[2], short])
