@@ -37,6 +37,7 @@ from speakfeed_gui.core.live.transcript import transcript_metrics
 from speakfeed_gui.core.settings.config import DEFAULT_TARGETS
 from speakfeed_gui.ui.error_dialog import report_error
 from speakfeed_gui.ui.live_plots import EmotionTimeline
+from speakfeed_gui.ui.moments_panel import MomentsPanel
 from speakfeed_gui.ui.plot_style import AXIS_TEXT, label_colors, style_plot
 from speakfeed_gui.ui.prosody_cards import METRICS, STATUS_COLORS, TEXT_METRICS, TranscriptLog
 
@@ -141,6 +142,7 @@ class ReportView(QWidget):
         self.timeline = EmotionTimeline(span_seconds=None)
         self.timeline.setMinimumHeight(260)
         self.prosody_table = QTableWidget(0, 4)
+        self.moments = MomentsPanel(self.session, self.targets, filler_words, self.timeline)
         self._build()
         self._fill()
 
@@ -161,6 +163,7 @@ class ReportView(QWidget):
         layout.addWidget(self._titled("Observations", self.observations))
         layout.addLayout(charts)
         layout.addWidget(self._titled("Emotion timeline (smoothed probabilities)", self.timeline), 1)
+        layout.addWidget(self._titled("Moments", self.moments, stretch=False))
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.content)

@@ -1,0 +1,225 @@
+"""The report's moments: a list with times, shaded on the emotion timeline, and replay of the recording.
+
+The moments come from core (`find_moments` over the saved windows). When the session was
+recorded (its WAV beside it), clicking a moment plays the audio from its start, and a
+play/pause button with a seek slider controls the whole talk; a cursor follows on the timeline.
+Playback is core's sounddevice `Player`: the GUI only polls its position on a timer.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from speakfeed_gui.core.errors import SpeakFeedError
+from speakfeed_gui.core.live.moments import EMOTION, FILLERS, LONG_PAUSE, Moment, find_moments
+from speakfeed_gui.ui.error_dialog import report_error
+
+log = logging.getLogger(__name__)
+
+KIND_COLORS = {LONG_PAUSE: "#607d8b", FILLERS: "#8e24aa", EMOTION: "#00897b"}
+BAND_COLOR = "#e65100"  # every out-of-band run (too fast, monotone, ...)
+SLIDER_STEPS_PER_SECOND = 10
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+
+
+def session_audio(session: Mapping[str, Any]) -> Path | None:
+    """The session's recording beside its file, when it exists."""
+    name, path = session.get("audio_file"), session.get("path")
+    if not name or not path:
+        return None
+    audio = Path(str(path)).parent / Path(str(name)).name
+    return audio if audio.is_file() else None
+
+
+class MomentsPanel(QWidget):
+    """Moments table + playback controls; shades the moments on `timeline` (an EmotionTimeline)."""
+
+    played = Signal(float)  # playback started at this second
+
+    def __init__(self, session: Mapping[str, Any], targets: Mapping[str, tuple[float, float]],
+                 filler_words: Sequence[str] = (), timeline: Any = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.moments: list[Moment] = find_moments(session, targets, filler_words=filler_words)
+        self.audio_path = session_audio(session)
+        self.player: Any = None
+        self.timeline = timeline
+        self.regions: list[pg.LinearRegionItem] = []
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["From", "To", "Moment", "What happened"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.cellClicked.connect(lambda row, _column: self.play_moment(row))
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.play_button = QPushButton("▶ Play")
+        self.play_button.clicked.connect(self.toggle)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.sliderReleased.connect(lambda: self.seek(self.slider.value() / SLIDER_STEPS_PER_SECOND))
+        self.position_label = QLabel("0:00.0")
+        self.timer = QTimer(self)
+        self.timer.setInterval(50)
+        self.timer.timeout.connect(self._tick)
+        self.cursor = pg.InfiniteLine(pos=0.0, angle=90, pen=pg.mkPen("#212121", width=2))
+        self.cursor.setVisible(False)
+        self._build()
+        self._fill()
+
+    def _build(self) -> None:
+        controls = QHBoxLayout()
+        controls.addWidget(self.play_button)
+        controls.addWidget(self.slider, 1)
+        controls.addWidget(self.position_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.table)
+        layout.addLayout(controls)
+        recorded = self.audio_path is not None
+        for widget in (self.play_button, self.slider, self.position_label):
+            widget.setVisible(recorded)
+
+    def _fill(self) -> None:
+        recorded = self.audio_path is not None
+        if not self.moments:
+            self.hint.setText("No moments: delivery stayed within its bands.")
+        elif recorded:
+            self.hint.setText("Click a moment to hear it.")
+        else:
+            self.hint.setText("This session was not recorded: turn on <i>Record audio</i> to replay moments.")
+        self.table.setRowCount(len(self.moments))
+        for row, m in enumerate(self.moments):
+            color = QColor(KIND_COLORS.get(m.kind, BAND_COLOR))
+            for column, text in enumerate((_clock(m.start), _clock(m.end), m.kind, m.detail)):
+                item = QTableWidgetItem(text)
+                if column == 2:
+                    item.setForeground(color)
+                self.table.setItem(row, column, item)
+        self.table.resizeRowsToContents()
+        rows = min(len(self.moments), 8)
+        self.table.setFixedHeight(self.table.horizontalHeader().height() + 4
+                                  + sum(self.table.rowHeight(i) for i in range(rows)))
+        self.table.setVisible(bool(self.moments))
+        self._shade()
+
+    def _shade(self) -> None:
+        if self.timeline is None:
+            return
+        plot = self.timeline.getPlotItem()
+        for m in self.moments:
+            color = QColor(KIND_COLORS.get(m.kind, BAND_COLOR))
+            color.setAlpha(45)
+            region = pg.LinearRegionItem(values=(m.start, m.end), movable=False, brush=pg.mkBrush(color),
+                                         pen=pg.mkPen(None))
+            region.setZValue(-10)
+            region.setToolTip(f"{m.kind}: {m.detail}")
+            plot.addItem(region)
+            self.regions.append(region)
+        plot.addItem(self.cursor)
+
+    # -- playback -----------------------------------------------------------------------
+    def _ensure_player(self) -> Any:
+        if self.player is None and self.audio_path is not None:
+            from speakfeed_gui.core.audio.playback import Player
+
+            self.player = Player(self.audio_path)
+            self.slider.setRange(0, int(self.player.duration * SLIDER_STEPS_PER_SECOND))
+        return self.player
+
+    def play_from(self, seconds: float) -> bool:
+        """Play the recording from `seconds`; False (with a message) when it cannot."""
+        try:
+            player = self._ensure_player()
+            if player is None:
+                return False
+            player.pause()
+            player.play(from_seconds=seconds)
+        except SpeakFeedError as exc:
+            report_error(exc, title="Play recording")
+            return False
+        self.timer.start()
+        self.cursor.setVisible(True)
+        self._tick()
+        self.played.emit(float(seconds))
+        return True
+
+    def play_moment(self, row: int) -> bool:
+        if not 0 <= row < len(self.moments) or self.audio_path is None:
+            return False
+        return self.play_from(self.moments[row].start)
+
+    def toggle(self) -> None:
+        player = self._ensure_player_quietly()
+        if player is not None and player.playing:
+            player.pause()
+            self._tick()
+        else:
+            self.play_from(player.position if player is not None else 0.0)
+
+    def _ensure_player_quietly(self) -> Any:
+        try:
+            return self._ensure_player()
+        except SpeakFeedError as exc:
+            report_error(exc, title="Play recording")
+            return None
+
+    def seek(self, seconds: float) -> None:
+        player = self._ensure_player_quietly()
+        if player is None:
+            return
+        if player.playing:
+            self.play_from(seconds)
+        else:
+            player.seek(seconds)
+            self._tick()
+
+    def stop(self) -> None:
+        if self.player is not None:
+            self.player.stop()
+        self.timer.stop()
+        self._tick()
+
+    def _tick(self) -> None:
+        player = self.player
+        if player is None:
+            return
+        position = player.position
+        if not self.slider.isSliderDown():
+            self.slider.setValue(int(position * SLIDER_STEPS_PER_SECOND))
+        self.position_label.setText(f"{_clock(position)} / {_clock(player.duration)}")
+        self.cursor.setValue(position)
+        playing = player.playing
+        self.play_button.setText("⏸ Pause" if playing else "▶ Play")
+        if not playing:
+            self.timer.stop()
+
+    def hideEvent(self, event: Any) -> None:  # closing the report stops the sound
+        if self.player is not None and self.player.playing:
+            self.player.pause()
+            self._tick()
+        super().hideEvent(event)
