@@ -15,6 +15,7 @@ from speakfeed_gui.core.errors import SpeakFeedError
 from speakfeed_gui.ui.browser_tab import BrowserTab
 from speakfeed_gui.ui.context import AppContext
 from speakfeed_gui.ui.error_dialog import error_bus, report_error
+from speakfeed_gui.ui.history_tab import HistoryTab
 from speakfeed_gui.ui.live_tab import LiveTab
 from speakfeed_gui.ui.task_status import TaskStatus
 from speakfeed_gui.ui.train_tab import TrainTab
@@ -62,6 +63,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.live_tab, "Live Feedback")
         self.tabs.addTab(self.browser_tab, "Model Browser")
         self.tabs.addTab(self.train_tab, "Train")
+        self.history_tab = HistoryTab(context)
+        self.tabs.addTab(self.history_tab, "History")
+        self.history_tab.open_requested.connect(self.live_tab.open_session)
         self.setCentralWidget(self.tabs)
         self._build_menus()
         self._build_status_bar()
@@ -92,7 +96,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self.act_quit = action(file_menu, "Quit", self.close, "Ctrl+Q")
         view_menu = self.menuBar().addMenu("&View")
-        for index, title in enumerate(("Live Feedback", "Model Browser", "Train")):
+        for index, title in enumerate(("Live Feedback", "Model Browser", "Train", "History")):
             action(view_menu, title, lambda _c=False, i=index: self.tabs.setCurrentIndex(i), f"Ctrl+{index + 1}")
         view_menu.addSeparator()
         self.act_refresh = action(view_menu, "Refresh", self.refresh, "F5")
