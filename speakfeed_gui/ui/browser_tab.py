@@ -60,6 +60,7 @@ class BrowserTab(QWidget):
         self.context = context
         self._metadata_cache: dict[str, tuple[dict[str, Any], str]] = {}
         self.confirm_box: QMessageBox | None = None
+        self.compare_dialog: Any = None
         self.edit_dialog: ModelEditDialog | None = None
         self.model = RegistryTableModel(self)
         self.proxy = RegistryFilterProxy(self)
@@ -81,7 +82,7 @@ class BrowserTab(QWidget):
         self.view.setModel(self.proxy)
         self.view.setSortingEnabled(True)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # Ctrl+click to compare
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setAlternatingRowColors(True)
         self.view.setWordWrap(False)
@@ -103,10 +104,13 @@ class BrowserTab(QWidget):
         self.act_import = self._action("Import bundle…", lambda: self.import_bundle(), "Add a model from a bundle")
         self.act_verify = self._action("Verify", self.verify_selected, "Check every artifact's sha256")
         self.act_copy = self._action("Copy id", self.copy_id, "Copy the model id to the clipboard")
+        self.act_compare = self._action("Compare…", lambda: self.compare_selected(),
+                                        "Compare the selected models side by side (Ctrl+click to select several)")
+        self.view.selectionModel().selectionChanged.connect(lambda *_a: self._update_compare())
         toolbar = QToolBar()
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for action in (self.act_live, self.act_edit, self.act_delete, self.act_export, self.act_import,
-                       self.act_verify, self.act_copy):
+                       self.act_verify, self.act_copy, self.act_compare):
             toolbar.addAction(action)
         self.toolbar = toolbar
 
@@ -130,6 +134,7 @@ class BrowserTab(QWidget):
         layout.addWidget(toolbar)
         layout.addWidget(self.splitter, 1)
         self._update_actions(None)
+        self._update_compare()
 
     def _action(self, text: str, slot: Any, tip: str, shortcut: Any = None) -> QAction:
         action = QAction(text, self)
@@ -340,3 +345,31 @@ class BrowserTab(QWidget):
         if row is None or row.configured:
             return None
         return verify_task(self.context, row.key, parent=self)
+
+    # -- comparison ------------------------------------------------------------------------
+    def selected_trained_keys(self) -> list[str]:
+        """Registry ids of every selected trained model, in table order."""
+        rows = sorted(self.view.selectionModel().selectedRows(), key=lambda index: index.row())
+        keys = [self.model.row(self.proxy.mapToSource(index).row()) for index in rows]
+        return [row.key for row in keys if not row.configured]
+
+    def _update_compare(self) -> None:
+        self.act_compare.setEnabled(len(self.selected_trained_keys()) >= 2)
+
+    def compare_selected(self) -> Any:
+        """The comparison dialog of the selected trained models (two or more)."""
+        from speakfeed_gui.ui.compare_dialog import CompareDialog
+
+        keys = self.selected_trained_keys()
+        if len(keys) < 2:
+            self.context.status_message.emit("Select two or more trained models (Ctrl+click) to compare them.")
+            return None
+        try:
+            dialog = CompareDialog(self.context, keys, self)
+        except SpeakFeedError as exc:
+            report_error(exc, title="Compare models")
+            return None
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.compare_dialog = dialog
+        dialog.show()
+        return dialog

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from speakfeed_gui.core.settings.workspace import Workspace, init_workspace
+from speakfeed_gui.core.storage.hashing import sha256_file
 from tests.synth import make_dataset
 
 
@@ -17,7 +18,8 @@ def two_models_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
     """A logistic regression and a random forest trained on the same 12 clips; (root, [id_a, id_b]).
 
     The forest's metadata also gets an `extra_evaluations` section, the shape an evaluation on
-    another dataset leaves (the trainer itself does not write one yet).
+    another dataset leaves (the trainer itself does not write one yet); its new sha256 goes to the
+    registry as such an evaluation would record it, so the model still loads.
     """
     from speakfeed_gui.core.registry.api import ModelRegistry
     from speakfeed_gui.core.training.trainer import run_training_experiment
@@ -32,6 +34,8 @@ def two_models_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
     doc = json.loads(meta.read_text())
     doc["extra_evaluations"] = {"emodb": {"accuracy": 0.41, "macro_f1": 0.37, "n_clips": 387}}
     meta.write_text(json.dumps(doc, indent=2))
+    registry = ModelRegistry(ws.registry_path)
+    registry._update(b, {"metadata_sha256": sha256_file(meta)})
     return ws.root, [a, b]
 
 
