@@ -72,9 +72,9 @@ class CompareDialog(QDialog):
         self.only_differences.toggled.connect(self._apply_filter)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["", *(model_title(m) for m in models)])
-        self.tree.setColumnWidth(0, 200)
         self.tree.setAlternatingRowColors(False)
         self.items: dict[tuple[str, str], QTreeWidgetItem] = {}
+        self.placeholders: dict[str, QTreeWidgetItem] = {}
         self._fill_tree()
         self.matrices: list[ConfusionPlot] = []
         matrices = QWidget()
@@ -129,14 +129,22 @@ class CompareDialog(QDialog):
                 item.setToolTip(0, "the models differ here" if r.differs else "the same for every model")
                 top.addChild(item)
                 self.items[(section, r.key)] = item
-            if not rows:
-                top.addChild(QTreeWidgetItem(["(nothing recorded)"]))
+            placeholder = QTreeWidgetItem(["(nothing recorded)" if not rows else "(the same for every model)"])
+            placeholder.setForeground(0, QBrush(QColor("#757575")))
+            placeholder.setHidden(bool(rows))
+            top.addChild(placeholder)
+            self.placeholders[section] = placeholder
             top.setExpanded(True)
+        for column in range(self.tree.columnCount()):
+            self.tree.resizeColumnToContents(column)
 
     def _apply_filter(self, only: bool) -> None:
         for (section, key), item in self.items.items():
             row = next(r for r in self.comparison.sections[section] if r.key == key)
             item.setHidden(only and not row.differs)
+        for section, placeholder in self.placeholders.items():
+            rows = self.comparison.sections[section]
+            placeholder.setHidden(bool(rows) and not (only and not any(r.differs for r in rows)))
 
     def visible_rows(self, section: str) -> list[str]:
         return [key for (s, key), item in self.items.items() if s == section and not item.isHidden()]

@@ -47,7 +47,7 @@ from speakfeed_gui.core.live.history import MEASURES, HistoryIndex, SessionSumma
 from speakfeed_gui.core.settings.config import DEFAULT_TARGETS
 from speakfeed_gui.ui.error_dialog import report_error
 from speakfeed_gui.ui.plot_style import AXIS_TEXT, label_colors, style_plot
-from speakfeed_gui.ui.prosody_cards import METRICS
+from speakfeed_gui.ui.prosody_cards import METRICS, TEXT_METRICS
 from speakfeed_gui.ui.workers import Worker
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def epoch(text: str | None) -> float | None:
 class SessionsModel(QAbstractTableModel):
     """The summaries as a table: when, how long, model, status, each measure, recorded or not."""
 
-    COLUMNS = ("Started", "Length", "Model", "Status", *(METRICS[m].title for m in MEASURES), "Audio")
+    COLUMNS = ("Started", "Length", "Status", *(METRICS[m].title for m in MEASURES), "Audio", "Model")
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -96,12 +96,12 @@ class SessionsModel(QAbstractTableModel):
         if column == 1:
             return s.duration_seconds, f"{s.duration_seconds / 60:.1f} min"
         if column == 2:
-            return s.model or "", s.model or ""
-        if column == 3:
             return s.status, s.status.replace("_", " ")
         if column == len(self.COLUMNS) - 1:
+            return s.model or "", s.model or ""
+        if column == len(self.COLUMNS) - 2:
             return bool(s.audio_path), "yes" if s.audio_path else ""
-        name = MEASURES[column - 4]
+        name = MEASURES[column - 3]
         value = s.measures.get(name)
         return (value if value is not None else float("-inf")), METRICS[name].format(value) if value is not None else ""
 
@@ -137,12 +137,15 @@ class TrendPlot(pg.PlotWidget):
         self.plot.addItem(self.best)
         self.best_text = pg.TextItem("", color=AXIS_TEXT, anchor=(0.5, 1.3))
         self.plot.addItem(self.best_text)
+        self.empty_text = pg.TextItem("", color=(120, 120, 120), anchor=(0.5, 0.5))
+        self.plot.addItem(self.empty_text)
         self.xs: list[float] = []
         self.ys: list[float] = []
         self.setMinimumHeight(150)
 
     def set_points(self, xs: Sequence[float], ys: Sequence[float], band: Sequence[float] | None,
-                   best: tuple[float, float] | None, best_label: str = "") -> None:
+                   best: tuple[float, float] | None, best_label: str = "",
+                   x_range: tuple[float, float] | None = None, empty: str = "no data") -> None:
         self.xs, self.ys = list(xs), list(ys)
         self.curve.setData(self.xs, self.ys)
         self.band.setVisible(band is not None)
@@ -157,10 +160,14 @@ class TrendPlot(pg.PlotWidget):
             low, high = min(values), max(values)
             pad = (high - low) * 0.15 or 1.0
             self.plot.setYRange(low - pad, high + pad, padding=0)
-        if self.xs:
-            span = max(self.xs) - min(self.xs)
-            pad = span * 0.05 or 3600.0
-            self.plot.setXRange(min(self.xs) - pad, max(self.xs) + pad, padding=0)
+        x_range = x_range or ((min(self.xs), max(self.xs)) if self.xs else None)
+        if x_range:
+            pad = (x_range[1] - x_range[0]) * 0.05 or 43200.0
+            self.plot.setXRange(x_range[0] - pad, x_range[1] + pad, padding=0)
+        self.empty_text.setText("" if self.xs else empty)
+        if not self.xs:
+            y = (band[0] + band[1]) / 2 if band is not None else 0.5
+            self.empty_text.setPos(sum(x_range) / 2 if x_range else 0.0, y)
 
 
 class EmotionTrendPlot(pg.PlotWidget):
@@ -171,17 +178,24 @@ class EmotionTrendPlot(pg.PlotWidget):
         self.plot = self.getPlotItem()
         style_plot(self.plot, "share", None, left_width=48)
         self.plot.setTitle("Emotion share", color=AXIS_TEXT, size="10pt")
-        self.plot.setYRange(0.0, 1.0, padding=0.02)
-        self.legend = self.plot.addLegend(offset=(6, 4), colCount=4, labelTextColor=AXIS_TEXT,
+        self.plot.setYRange(0.0, 1.25, padding=0.0)  # room above 1 for the legend
+        self.legend = self.plot.addLegend(offset=(6, 4), colCount=8, labelTextColor=AXIS_TEXT,
                                           brush=pg.mkBrush(255, 255, 255, 200))
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.setMinimumHeight(150)
 
-    def set_emotions(self, emotions: dict[str, list[dict[str, Any]]]) -> None:
+    def set_emotions(self, emotions: dict[str, list[dict[str, Any]]], order: Sequence[str] = (),
+                     x_range: tuple[float, float] | None = None) -> None:
+        """`order`: the models' label order, so each label keeps the colour it has in the reports."""
         for curve in self.curves.values():
             self.plot.removeItem(curve)
         self.legend.clear()
-        colors = label_colors(list(emotions))
+        labels = [label for label in order if label in emotions] + [label for label in emotions if label not in order]
+        emotions = {label: emotions[label] for label in labels}
+        colors = label_colors(list(order) + [label for label in labels if label not in order])
+        if x_range:
+            pad = (x_range[1] - x_range[0]) * 0.05 or 43200.0
+            self.plot.setXRange(x_range[0] - pad, x_range[1] + pad, padding=0)
         self.curves = {}
         for label, points in emotions.items():
             xs = [epoch(p["started_at"]) for p in points]
@@ -266,8 +280,9 @@ class HistoryTab(QWidget):
         charts = QWidget()
         grid = QGridLayout(charts)
         grid.setContentsMargins(0, 0, 0, 0)
-        for n, plot in enumerate([*self.plots.values(), self.emotion_plot]):
+        for n, plot in enumerate(self.plots.values()):
             grid.addWidget(plot, n // 2, n % 2)
+        grid.addWidget(self.emotion_plot, (len(self.plots) + 1) // 2, 0, 1, 2)
         scroll = QScrollArea()  # the charts scroll in a small window instead of forcing its minimum size
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -352,6 +367,8 @@ class HistoryTab(QWidget):
         self.table.resizeColumnsToContents()
         data = trend(self.shown, self.targets())
         self.trend_data = data
+        stamps = [x for x in (epoch(s.started_at) for s in self.shown) if x is not None]
+        x_range = (min(stamps), max(stamps)) if stamps else None
         bests = []
         for name, plot in self.plots.items():
             m = data["measures"][name]
@@ -361,16 +378,24 @@ class HistoryTab(QWidget):
             best_point = (epoch(best["started_at"]), best["value"]) if best and epoch(best["started_at"]) else None
             metric = METRICS[name]
             label = f"best {metric.format(best['value'])}" if best else ""
-            plot.set_points([x for x, _ in kept], [y for _, y in kept], m["band"], best_point, label)
+            empty = "no transcript in these talks" if name in TEXT_METRICS else "not measured"
+            plot.set_points([x for x, _ in kept], [y for _, y in kept], m["band"], best_point, label, x_range, empty)
             if best:
                 bests.append(f"{metric.title}: <b>{metric.format(best['value'])}</b> "
                              f"({str(best['started_at'] or '')[:10]})")
-        self.emotion_plot.set_emotions(data["emotions"])
+        self.emotion_plot.set_emotions(data["emotions"], self.label_order(), x_range)
         self.bests.setText(("<b>Personal bests</b> · " + " · ".join(bests)) if bests else "")
         total = len(self.summaries)
         self.status.setText(f"{len(self.shown)} of {total} sessions" if total else
                             f"No sessions in {self.sessions_dir} yet: record one in the Live Feedback tab.")
         self._enable()
+
+    def label_order(self) -> list[str]:
+        """Labels of the Live tab's model (their colours everywhere else), when it can be told cheaply."""
+        try:
+            return list(self.context.factory().resolve(self.context.live_model_ref()).labels)
+        except Exception:  # noqa: BLE001 - only the colours depend on it
+            return []
 
     def _enable(self) -> None:
         has = bool(self.shown)

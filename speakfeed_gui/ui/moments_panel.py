@@ -1,6 +1,7 @@
 """The report's moments: a list with times, shaded on the emotion timeline, and replay of the recording.
 
-The moments come from core (`find_moments` over the saved windows). When the session was
+The moments come from core (`find_moments` over the saved windows), drawn as one coloured lane
+per kind under the emotion curves; the one clicked is shaded across the plot. When the session was
 recorded (its WAV beside it), clicking a moment plays the audio from its start, and a
 play/pause button with a seek slider controls the whole talk; a cursor follows on the timeline.
 Playback is core's sounddevice `Player`: the GUI only polls its position on a timer.
@@ -31,12 +32,14 @@ from PySide6.QtWidgets import (
 from speakfeed_gui.core.errors import SpeakFeedError
 from speakfeed_gui.core.live.moments import EMOTION, FILLERS, LONG_PAUSE, Moment, find_moments
 from speakfeed_gui.ui.error_dialog import report_error
+from speakfeed_gui.ui.prosody_cards import METRICS
 
 log = logging.getLogger(__name__)
 
 KIND_COLORS = {LONG_PAUSE: "#607d8b", FILLERS: "#8e24aa", EMOTION: "#00897b"}
 BAND_COLOR = "#e65100"  # every out-of-band run (too fast, monotone, ...)
 SLIDER_STEPS_PER_SECOND = 10
+LANE = 0.06  # height of one moment lane under the timeline's 0..1 probabilities
 
 
 def _clock(seconds: float) -> str:
@@ -61,11 +64,15 @@ class MomentsPanel(QWidget):
     def __init__(self, session: Mapping[str, Any], targets: Mapping[str, tuple[float, float]],
                  filler_words: Sequence[str] = (), timeline: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.targets = dict(targets)
         self.moments: list[Moment] = find_moments(session, targets, filler_words=filler_words)
         self.audio_path = session_audio(session)
         self.player: Any = None
         self.timeline = timeline
-        self.regions: list[pg.LinearRegionItem] = []
+        self.bars: list[pg.PlotDataItem] = []
+        self.highlight = pg.LinearRegionItem(values=(0.0, 0.0), movable=False, brush=pg.mkBrush(255, 193, 7, 50),
+                                             pen=pg.mkPen(None))
+        self.highlight.setZValue(-10)
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["From", "To", "Moment", "What happened"])
         self.table.verticalHeader().setVisible(False)
@@ -74,7 +81,7 @@ class MomentsPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.cellClicked.connect(lambda row, _column: self.play_moment(row))
+        self.table.cellClicked.connect(self._clicked)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.play_button = QPushButton("▶ Play")
@@ -115,7 +122,7 @@ class MomentsPanel(QWidget):
         self.table.setRowCount(len(self.moments))
         for row, m in enumerate(self.moments):
             color = QColor(KIND_COLORS.get(m.kind, BAND_COLOR))
-            for column, text in enumerate((_clock(m.start), _clock(m.end), m.kind, m.detail)):
+            for column, text in enumerate((_clock(m.start), _clock(m.end), m.kind, self.describe(m))):
                 item = QTableWidgetItem(text)
                 if column == 2:
                     item.setForeground(color)
@@ -127,20 +134,43 @@ class MomentsPanel(QWidget):
         self.table.setVisible(bool(self.moments))
         self._shade()
 
+    def describe(self, m: Moment) -> str:
+        """The moment in words, with the measure's title and unit where it is a band moment."""
+        metric = METRICS.get(m.measure or "")
+        if metric is None or not isinstance(m.value, (int, float)):
+            return m.detail
+        band = self.targets.get(m.measure or "")
+        target = f" ({metric.band(band)})" if band else ""
+        return f"{metric.title} {metric.format(m.value)} for {m.seconds:.0f} s{target}"
+
     def _shade(self) -> None:
+        """One lane per kind of moment under the curves, and a highlight of the moment being played."""
         if self.timeline is None:
             return
         plot = self.timeline.getPlotItem()
+        kinds = list(dict.fromkeys(m.kind for m in self.moments))
         for m in self.moments:
-            color = QColor(KIND_COLORS.get(m.kind, BAND_COLOR))
-            color.setAlpha(45)
-            region = pg.LinearRegionItem(values=(m.start, m.end), movable=False, brush=pg.mkBrush(color),
-                                         pen=pg.mkPen(None))
-            region.setZValue(-10)
-            region.setToolTip(f"{m.kind}: {m.detail}")
-            plot.addItem(region)
-            self.regions.append(region)
+            y = -LANE * (kinds.index(m.kind) + 1)
+            bar = pg.PlotDataItem([m.start, m.end], [y, y], pen=pg.mkPen(KIND_COLORS.get(m.kind, BAND_COLOR),
+                                                                          width=6))
+            plot.addItem(bar)
+            self.bars.append(bar)
+        for n, kind in enumerate(kinds):
+            text = pg.TextItem(kind, color=KIND_COLORS.get(kind, BAND_COLOR), anchor=(1.0, 0.5))
+            text.setPos(0.0, -LANE * (n + 1))
+            plot.addItem(text)
+        if kinds:
+            plot.setYRange(-LANE * (len(kinds) + 0.6), 1.0, padding=0.02)
+        self.highlight.setVisible(False)
+        plot.addItem(self.highlight)
         plot.addItem(self.cursor)
+
+    def show_moment(self, row: int) -> None:
+        """Shade one moment across the whole timeline (the one clicked)."""
+        if 0 <= row < len(self.moments):
+            m = self.moments[row]
+            self.highlight.setRegion((m.start, m.end))
+            self.highlight.setVisible(True)
 
     # -- playback -----------------------------------------------------------------------
     def _ensure_player(self) -> Any:
@@ -167,6 +197,10 @@ class MomentsPanel(QWidget):
         self._tick()
         self.played.emit(float(seconds))
         return True
+
+    def _clicked(self, row: int, _column: int) -> None:
+        self.show_moment(row)
+        self.play_moment(row)
 
     def play_moment(self, row: int) -> bool:
         if not 0 <= row < len(self.moments) or self.audio_path is None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
 
@@ -29,8 +28,8 @@ def recorded_session(folder, model, *, record_audio: bool = True):
     return load_session(recorder.close())
 
 
-def _regions(view):
-    return [item for item in view.timeline.getPlotItem().items if isinstance(item, pg.LinearRegionItem)]
+def _bars(view):
+    return [(float(x[0]), float(x[-1])) for x, _y in (bar.getData() for bar in view.moments.bars)]
 
 
 def test_report_lists_moments_and_plays_one_from_the_recording(qtbot, tmp_path, dummy_model, virtual_mic):
@@ -45,12 +44,14 @@ def test_report_lists_moments_and_plays_one_from_the_recording(qtbot, tmp_path, 
     row = kinds.index("long pause")
     moment = panel.moments[row]
     assert panel.table.item(row, 0).text() == f"0:{moment.start:04.1f}"
-    assert [r.getRegion() for r in _regions(view)] == [(m.start, m.end) for m in panel.moments]
+    assert _bars(view) == [(m.start, m.end) for m in panel.moments]  # one bar per moment on the timeline
+    assert not panel.highlight.isVisible()
     assert panel.play_button.isVisible() and "Click a moment" in panel.hint.text()
 
     rect = panel.table.visualItemRect(panel.table.item(row, 0))
     qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(lambda: panel.player is not None and panel.player.playing, timeout=10_000)
+    assert panel.highlight.isVisible() and panel.highlight.getRegion() == (moment.start, moment.end)
     qtbot.waitUntil(lambda: panel.player.position > moment.start + 0.3, timeout=10_000)
     assert panel.player.position < moment.end + 5.0  # it started at the moment, not at 0
     qtbot.waitUntil(lambda: panel.cursor.value() > moment.start, timeout=5_000)
