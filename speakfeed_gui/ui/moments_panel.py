@@ -30,14 +30,14 @@ from PySide6.QtWidgets import (
 )
 
 from speakfeed_gui.core.errors import SpeakFeedError
-from speakfeed_gui.core.live.moments import EMOTION, FILLERS, LONG_PAUSE, Moment, find_moments
+from speakfeed_gui.core.live.moments import Moment, find_moments
 from speakfeed_gui.ui.error_dialog import report_error
 from speakfeed_gui.ui.prosody_cards import METRICS
 
 log = logging.getLogger(__name__)
 
-KIND_COLORS = {LONG_PAUSE: "#607d8b", FILLERS: "#8e24aa", EMOTION: "#00897b"}
-BAND_COLOR = "#e65100"  # every out-of-band run (too fast, monotone, ...)
+# dark tones, apart from the labels' Tableau colours of the curves above the lanes
+KIND_COLORS = ("#bf360c", "#4a148c", "#004d40", "#37474f", "#880e4f", "#0d47a1", "#827717", "#3e2723")
 SLIDER_STEPS_PER_SECOND = 10
 LANE = 0.06  # height of one moment lane under the timeline's 0..1 probabilities
 
@@ -69,7 +69,8 @@ class MomentsPanel(QWidget):
         self.audio_path = session_audio(session)
         self.player: Any = None
         self.timeline = timeline
-        self.bars: list[pg.PlotDataItem] = []
+        self.bars: dict[str, pg.PlotDataItem] = {}  # one lane per kind of moment
+        self.kind_colors: dict[str, str] = {}
         self.highlight = pg.LinearRegionItem(values=(0.0, 0.0), movable=False, brush=pg.mkBrush(255, 193, 7, 50),
                                              pen=pg.mkPen(None))
         self.highlight.setZValue(-10)
@@ -120,8 +121,10 @@ class MomentsPanel(QWidget):
         else:
             self.hint.setText("This session was not recorded: turn on <i>Record audio</i> to replay moments.")
         self.table.setRowCount(len(self.moments))
+        self.kind_colors = {kind: KIND_COLORS[n % len(KIND_COLORS)]
+                            for n, kind in enumerate(dict.fromkeys(m.kind for m in self.moments))}
         for row, m in enumerate(self.moments):
-            color = QColor(KIND_COLORS.get(m.kind, BAND_COLOR))
+            color = QColor(self.kind_colors.get(m.kind, KIND_COLORS[0]))
             for column, text in enumerate((_clock(m.start), _clock(m.end), m.kind, self.describe(m))):
                 item = QTableWidgetItem(text)
                 if column == 2:
@@ -132,7 +135,6 @@ class MomentsPanel(QWidget):
         self.table.setFixedHeight(self.table.horizontalHeader().height() + 4
                                   + sum(self.table.rowHeight(i) for i in range(rows)))
         self.table.setVisible(bool(self.moments))
-        self._shade()
 
     def describe(self, m: Moment) -> str:
         """The moment in words, with the measure's title and unit where it is a band moment."""
@@ -143,24 +145,25 @@ class MomentsPanel(QWidget):
         target = f" ({metric.band(band)})" if band else ""
         return f"{metric.title} {metric.format(m.value)} for {m.seconds:.0f} s{target}"
 
-    def _shade(self) -> None:
-        """One lane per kind of moment under the curves, and a highlight of the moment being played."""
-        if self.timeline is None:
+    def draw(self) -> None:
+        """One lane per kind of moment under the timeline's curves (call after the curves are set:
+        setting labels clears the legend), plus the highlight of the moment being played."""
+        kinds = list(self.kind_colors)
+        if self.timeline is None or self.bars:
             return
         plot = self.timeline.getPlotItem()
-        kinds = list(dict.fromkeys(m.kind for m in self.moments))
-        for m in self.moments:
-            y = -LANE * (kinds.index(m.kind) + 1)
-            bar = pg.PlotDataItem([m.start, m.end], [y, y], pen=pg.mkPen(KIND_COLORS.get(m.kind, BAND_COLOR),
-                                                                          width=6))
-            plot.addItem(bar)
-            self.bars.append(bar)
-        for n, kind in enumerate(kinds):
-            text = pg.TextItem(kind, color=KIND_COLORS.get(kind, BAND_COLOR), anchor=(1.0, 0.5))
-            text.setPos(0.0, -LANE * (n + 1))
-            plot.addItem(text)
+        for kind in kinds:
+            y = -LANE * (kinds.index(kind) + 1)
+            xs: list[float] = []
+            for m in (m for m in self.moments if m.kind == kind):
+                xs += [m.start, m.end, float("nan")]
+            bar = pg.PlotDataItem(xs, [y if x == x else float("nan") for x in xs], connect="finite", name=kind,
+                                  pen=pg.mkPen(self.kind_colors[kind], width=6))
+            plot.addItem(bar)  # the timeline's legend names each lane
+            self.bars[kind] = bar
         if kinds:
             plot.setYRange(-LANE * (len(kinds) + 0.6), 1.0, padding=0.02)
+            plot.getAxis("left").setTicks([[(v / 5, f"{v / 5:.1f}") for v in range(6)]])
         self.highlight.setVisible(False)
         plot.addItem(self.highlight)
         plot.addItem(self.cursor)

@@ -145,6 +145,7 @@ class ReportView(QWidget):
         self.moments = MomentsPanel(self.session, self.targets, filler_words, self.timeline)
         self._build()
         self._fill()
+        self.moments.draw()
 
     # -- layout ---------------------------------------------------------------------------
     def _build(self) -> None:

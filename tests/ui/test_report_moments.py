@@ -29,7 +29,12 @@ def recorded_session(folder, model, *, record_audio: bool = True):
 
 
 def _bars(view):
-    return [(float(x[0]), float(x[-1])) for x, _y in (bar.getData() for bar in view.moments.bars)]
+    """(start, end) of every moment drawn, lane by lane."""
+    spans = []
+    for bar in view.moments.bars.values():
+        xs = list(bar.getData()[0])
+        spans += [(float(xs[i]), float(xs[i + 1])) for i in range(0, len(xs), 3)]
+    return sorted(spans)
 
 
 def test_report_lists_moments_and_plays_one_from_the_recording(qtbot, tmp_path, dummy_model, virtual_mic):
@@ -44,7 +49,10 @@ def test_report_lists_moments_and_plays_one_from_the_recording(qtbot, tmp_path, 
     row = kinds.index("long pause")
     moment = panel.moments[row]
     assert panel.table.item(row, 0).text() == f"0:{moment.start:04.1f}"
-    assert _bars(view) == [(m.start, m.end) for m in panel.moments]  # one bar per moment on the timeline
+    assert _bars(view) == sorted((m.start, m.end) for m in panel.moments)  # one bar per moment on the timeline
+    assert set(panel.bars) == set(kinds)
+    legend = [label.text for _sample, label in view.timeline.legend.items]
+    assert set(kinds) <= set(legend)  # each lane is named in the legend
     assert not panel.highlight.isVisible()
     assert panel.play_button.isVisible() and "Click a moment" in panel.hint.text()
 
