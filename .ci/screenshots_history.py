@@ -93,7 +93,8 @@ def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "resources" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication(["speakfeed"])
-    ws = init_workspace(Path(tempfile.mkdtemp()) / "workspace")
+    tmp = tempfile.TemporaryDirectory()  # the workspace goes when the screenshots are taken
+    ws = init_workspace(Path(tmp.name) / "workspace")
     demo_id = bootstrap(ws)
     forest_id = run_training_experiment(DEMO_CSV, "random_forest", {"n_estimators": 200, "max_depth": 8},
                                         experiment_name="demo-random-forest", workspace=ws)
@@ -130,6 +131,7 @@ def main() -> int:
     compare.grab().save(str(out / "compare.png"))
     compare.close()
     window.close()
+    tmp.cleanup()
     print(f"screenshots in {out}")
     return 0
 
