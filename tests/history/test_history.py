@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -43,6 +44,19 @@ def test_index_summarises_every_session_and_rereads_only_what_changed(three_sess
            started_at="2026-11-21T10:00:00.000+00:00")
     third = HistoryIndex(three_sessions.sessions_dir)
     assert len(third.load()) == 4 and third.reread == 1
+
+
+def test_cached_summaries_follow_a_moved_folder(three_sessions, tmp_path):
+    HistoryIndex(three_sessions.sessions_dir).load()
+    moved = tmp_path / "elsewhere"
+    three_sessions.sessions_dir.rename(moved)
+    index = HistoryIndex(moved)
+    summaries = index.load()
+    assert index.reread == 0 and all(s.path.startswith(str(moved)) for s in summaries)
+    recorded = next(s for s in summaries if s.audio_path)
+    assert recorded.audio_path.startswith(str(moved))
+    Path(recorded.audio_path).unlink()  # the WAV removed by hand: no longer offered for playback
+    assert not any(s.audio_path for s in HistoryIndex(moved).load())
 
 
 def test_damaged_cache_and_unreadable_session_do_not_stop_the_history(three_sessions):

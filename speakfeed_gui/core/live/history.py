@@ -3,12 +3,14 @@
 Summaries come from `summarize` (the report's session medians and emotion share) and are cached
 in `<sessions folder>/.history_index.json` keyed by each file's mtime and size, so listing
 hundreds of sessions reads only the files that changed since the last look, not every window of
-every talk. The cache is a convenience: a missing or damaged one is rebuilt, never an error.
+every talk. The cache is a convenience: a missing or damaged one is rebuilt, never an error, and
+so is one written by other summary code (another app version).
 Sessions are read only through `load_session`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -29,6 +31,23 @@ MEASURES = ("speaking_rate_sps", "words_per_minute", "pause_share", "pitch_varia
 LOWER_IS_BETTER = frozenset({"filler_per_minute"})  # a best here is the fewest, not the middle of the band
 INDEX_NAME = ".history_index.json"
 INDEX_VERSION = 1  # bump when SessionSummary changes: old caches are then rebuilt
+
+
+def _code_stamp() -> str:
+    """A digest of the code that makes a summary (this module and the report's summarize).
+
+    The cache is derived data: when a new version of the app measures more (say, words per
+    minute in the report), every summary is rebuilt once instead of keeping the old ones.
+    """
+    from speakfeed_gui.core.live import report
+
+    digest = hashlib.sha256(str(INDEX_VERSION).encode())
+    for module_file in (__file__, report.__file__):
+        try:
+            digest.update(Path(module_file).read_bytes())
+        except OSError:
+            digest.update(str(module_file).encode())
+    return digest.hexdigest()[:16]
 
 
 @dataclass
@@ -117,7 +136,7 @@ class HistoryIndex:
         except Exception as exc:  # noqa: BLE001 - a damaged cache is rebuilt, never fatal
             log.warning("rebuilding the history index: %s", exc)
             return {}
-        ok = isinstance(data, dict) and data.get("version") == INDEX_VERSION and isinstance(data.get("sessions"), dict)
+        ok = isinstance(data, dict) and data.get("version") == _code_stamp() and isinstance(data.get("sessions"), dict)
         return data["sessions"] if ok else {}
 
     def load(self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> list[SessionSummary]:
@@ -138,6 +157,10 @@ class HistoryIndex:
                     summary = SessionSummary(**hit["summary"])
                 except (TypeError, KeyError):
                     summary = None
+            if summary is not None:  # paths as they are now: the folder may have moved, a WAV gone
+                summary.path = str(path)
+                audio = path.parent / Path(summary.audio_path).name if summary.audio_path else None
+                summary.audio_path = str(audio) if audio is not None and audio.is_file() else None
             if summary is None:
                 try:
                     summary = summarize_session(load_session(path))
@@ -151,7 +174,7 @@ class HistoryIndex:
             progress("history", n + 1, len(paths), path.name)
         if fresh.keys() != cached.keys() or self.reread:
             try:
-                atomic_write_json(self.index_path, {"version": INDEX_VERSION, "sessions": fresh})
+                atomic_write_json(self.index_path, {"version": _code_stamp(), "sessions": fresh})
             except (OSError, ValueError, SpeakFeedError) as exc:  # a read-only folder still shows its history
                 log.warning("cannot write the history index %s: %s", self.index_path, exc)
         summaries.sort(key=lambda s: (s.started_at or "", s.id), reverse=True)
