@@ -103,3 +103,20 @@ def test_player_plays_a_recording_from_a_moment_through_the_sound_server(tmp_pat
     assert samples.size > 16000  # about 2.5 s reached the sink
     assert np.sqrt(np.mean(samples**2)) > 0.01  # speech, not silence
     assert player.position == 0.0  # stop rewinds
+
+
+def test_player_errors_are_one_line(tmp_path):
+    from speakfeed_gui.core.audio.playback import Player
+    from speakfeed_gui.core.errors import AudioError, DeviceError
+
+    broken = tmp_path / "talk.wav"
+    broken.write_bytes(b"RIFF, but not really")
+    with pytest.raises(AudioError, match="talk.wav: not a readable audio file"):
+        Player(broken)
+    import soundfile as sf
+
+    sf.write(str(broken), np.zeros(1600, dtype=np.float32), 16000)
+    player = Player(broken, device=10_000)  # no such output device
+    with pytest.raises(DeviceError, match="cannot play talk.wav: no usable audio output") as info:
+        player.play()
+    assert "\n" not in str(info.value) and not player.playing

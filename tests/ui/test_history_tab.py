@@ -97,3 +97,21 @@ def test_delete_recording_asks_then_removes_the_talk_and_its_audio(qtbot, contex
     with qtbot.waitSignal(tab.loaded, timeout=20_000) as signal:
         tab.reload()
     assert signal.args == [2]
+
+
+def test_hundreds_of_sessions_load_in_the_background_then_from_the_cache(qtbot, context, workspace):
+    for n in range(200):
+        record(workspace.sessions_dir, steady(2, rate=3.0 + n % 20 / 10, pause=0.1, pitch=3.0, loud=-20),
+               started_at=f"2026-{1 + n // 28 % 12:02d}-{1 + n % 28:02d}T09:00:00.000+00:00")
+    tab = HistoryTab(context)
+    qtbot.addWidget(tab)
+    worker = tab.reload()
+    assert worker.running  # the GUI thread is free while the files are read
+    with qtbot.waitSignal(tab.loaded, timeout=60_000) as signal:
+        pass
+    assert signal.args == [200] and tab.proxy.rowCount() == 200
+    assert len(tab.plots["speaking_rate_sps"].ys) == 200
+    from speakfeed_gui.core.live.history import HistoryIndex
+
+    again = HistoryIndex(workspace.sessions_dir)
+    assert len(again.load()) == 200 and again.reread == 0
