@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--json", action="store_true", help="print JSON")
     _dates(q)
     q.set_defaults(handler=list_sessions_cmd)
-    q = sub.add_parser("show", help="one session's report")
+    q = sub.add_parser("show", help="one session's report and its moments")
     q.add_argument("session", metavar="ID", help="session id (e.g. 20261201_191500), unique prefix or file")
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(handler=show)
@@ -55,10 +55,14 @@ def _index(args: argparse.Namespace):
     return HistoryIndex(folder)
 
 
-def _targets(args: argparse.Namespace) -> dict[str, tuple[float, float]]:
+def _live(args: argparse.Namespace):
     from speakfeed_gui.core.settings.config import load_config
 
-    return dict(load_config(workspace_from(args).config_path).live.targets)
+    return load_config(workspace_from(args).config_path).live
+
+
+def _targets(args: argparse.Namespace) -> dict[str, tuple[float, float]]:
+    return dict(_live(args).targets)
 
 
 def _fmt(value) -> str:
@@ -85,13 +89,18 @@ def list_sessions_cmd(args: argparse.Namespace) -> int:
 
 
 def show(args: argparse.Namespace) -> int:
+    from speakfeed_gui.core.live.moments import find_moments
     from speakfeed_gui.core.live.report import summarize
     from speakfeed_gui.core.live.session import load_session
 
     summary = _index(args).find(args.session)
-    report = summarize(load_session(summary.path), _targets(args))
+    live = _live(args)
+    session = load_session(summary.path)
+    report = summarize(session, live.targets)
+    moments = find_moments(session, live.targets, filler_words=live.filler_words)
     if args.json:
-        print_json({"summary": summary.to_dict(), "report": report.to_dict()})
+        print_json({"summary": summary.to_dict(), "report": report.to_dict(),
+                    "moments": [m.to_dict() for m in moments]})
         return 0
     print(f"session {summary.id}: {summary.started_at} · {summary.status} · model {summary.model or '?'}")
     print(f"{report.duration_seconds:.1f} s in total, {report.speech_seconds:.1f} s of speech")
@@ -99,6 +108,10 @@ def show(args: argparse.Namespace) -> int:
                 [(k, _fmt(v), report.prosody_status.get(k) or "") for k, v in report.prosody.items()])
     for note in report.observations:
         print(f"- {note}")
+    if moments:
+        print("moments:")
+        print_table(["from", "to", "moment", "what"],
+                    [(f"{m.start:.1f} s", f"{m.end:.1f} s", m.kind, m.detail) for m in moments])
     return 0
 
 

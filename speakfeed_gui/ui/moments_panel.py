@@ -117,7 +117,7 @@ class MomentsPanel(QWidget):
         if not self.moments:
             self.hint.setText("No moments: delivery stayed within its bands.")
         elif recorded:
-            self.hint.setText("Click a moment to hear it.")
+            self.hint.setText("Click a moment (here or its bar under the timeline) to hear it.")
         else:
             self.hint.setText("This session was not recorded: turn on <i>Record audio</i> to replay moments.")
         self.table.setRowCount(len(self.moments))
@@ -166,7 +166,26 @@ class MomentsPanel(QWidget):
             plot.getAxis("left").setTicks([[(v / 5, f"{v / 5:.1f}") for v in range(6)]])
         self.highlight.setVisible(False)
         plot.addItem(self.highlight)
+        self.timeline.scene().sigMouseClicked.connect(self._timeline_clicked)
         plot.addItem(self.cursor)
+
+    def moment_at(self, x: float, y: float) -> int | None:
+        """The row of the moment whose lane bar is at (x seconds, y) on the timeline, if any."""
+        kinds = list(self.kind_colors)
+        lane = round(-y / LANE) - 1
+        if y >= 0 or not 0 <= lane < len(kinds):
+            return None
+        rows = [i for i, m in enumerate(self.moments) if m.kind == kinds[lane] and m.start <= x <= m.end]
+        return rows[0] if rows else None
+
+    def _timeline_clicked(self, event: Any) -> None:
+        """A click on a lane bar plays that moment, like a click in the list."""
+        view = self.timeline.getPlotItem().getViewBox()
+        point = view.mapSceneToView(event.scenePos())
+        row = self.moment_at(point.x(), point.y())
+        if row is not None:
+            self.table.selectRow(row)
+            self._clicked(row, 0)
 
     def show_moment(self, row: int) -> None:
         """Shade one moment across the whole timeline (the one clicked)."""

@@ -116,6 +116,11 @@ def test_cli_sessions_trend_json_list_show_delete(three_sessions, capsys):
     assert main([*ws, "sessions", "show", newest, "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["report"]["prosody_status"]["speaking_rate_sps"] == "ok"
+    assert shown["moments"] == []  # steady and inside every band
+    oldest = listed[-1]["id"]
+    assert main([*ws, "sessions", "show", oldest]) == 0
+    out = capsys.readouterr().out
+    assert "moments:" in out and "too fast" in out and "monotone" in out
     assert main([*ws, "sessions", "delete", newest]) == 0
     assert "deleted" in capsys.readouterr().out
     assert main([*ws, "sessions", "show", newest]) == 2

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 
 from speakfeed_gui.core.audio.vad import EnergyVAD
 from speakfeed_gui.core.live.analyzer import analyze_array
 from speakfeed_gui.core.live.session import SessionRecorder, load_session
+from speakfeed_gui.ui.moments_panel import LANE
 from speakfeed_gui.ui.report_view import ReportView
 from tests.history.helpers import real_talk
 from tests.live.conftest import dummy_model, live_settings  # noqa: F401  (fixture)
@@ -69,6 +70,15 @@ def test_report_lists_moments_and_plays_one_from_the_recording(qtbot, tmp_path, 
     assert panel.play_button.text() == "▶ Play"
     panel.seek(1.0)
     assert panel.player.position == pytest.approx(1.0) and paused_at > 1.0
+
+    other = next(i for i, m in enumerate(panel.moments) if m.kind != "long pause")  # its bar on the timeline
+    m = panel.moments[other]
+    lane = list(panel.kind_colors).index(m.kind) + 1
+    scene = view.timeline.getPlotItem().getViewBox().mapViewToScene(QPointF((m.start + m.end) / 2, -LANE * lane))
+    qtbot.mouseClick(view.timeline.viewport(), Qt.MouseButton.LeftButton, pos=view.timeline.mapFromScene(scene))
+    qtbot.waitUntil(lambda: panel.player.playing, timeout=10_000)
+    assert panel.table.currentRow() == other and panel.highlight.getRegion() == (m.start, m.end)
+    assert panel.player.position >= m.start
     view.hide()
 
 
