@@ -182,10 +182,13 @@ class BrowserTab(QWidget):
         self._metadata_cache.clear()
         self.model.set_rows(rows)
         self._update_count()
-        if key and not self.select_key(key):
+        if key and self.select_key(key):
+            self._show_details(self.model.row(self.model.row_for_key(key)))  # its entry may have changed
+        elif key:
+            self.view.selectionModel().clear()  # Qt would move the selection to a neighbour
             self.details.clear("The selected model is no longer in the registry.")
             self._update_actions(None)
-        elif not key:
+        else:
             self._show_details(None)
 
     def select_key(self, key: str) -> bool:
