@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
 from speakfeed_gui.core.errors import SpeakFeedError
+from speakfeed_gui.core.models.live_choice import LIVE_ALIAS, live_model_ref
 from speakfeed_gui.core.settings.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,6 @@ log = logging.getLogger(__name__)
 ORGANIZATION = "SpeakFeed"
 APPLICATION = "SpeakFeed"
 SETTINGS_DIR_ENV = "SPEAKFEED_SETTINGS_DIR"
-LIVE_ALIAS = "live"
 _LIVE_CHOICE_KEY = "live/model_choice"
 
 
@@ -135,18 +135,13 @@ class AppContext(QObject):
 
     # -- the Live tab's model ---------------------------------------------------------------
     def live_model_ref(self) -> str:
-        """What the Live tab uses: a configured choice, else the `live` alias, else default_model."""
-        choice = str(self.setting(_LIVE_CHOICE_KEY, ""))
-        configured = self.configured_models()
-        if choice and choice in configured:
-            return choice
-        alias_target = self.aliases().get(LIVE_ALIAS)
-        if alias_target:
-            return alias_target
+        """What the Live tab uses (core rule: a configured choice, else the `live` alias, else default_model)."""
         try:
-            return self.factory().config.default_model
+            default_model = self.factory().config.default_model
         except SpeakFeedError:
-            return ""
+            default_model = ""
+        return live_model_ref(default_model, self.aliases(), self.configured_models(),
+                              str(self.setting(_LIVE_CHOICE_KEY, "")))
 
     def live_model_label(self) -> str:
         """Human-readable form of live_model_ref() for the status bar."""

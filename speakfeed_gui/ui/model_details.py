@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
 from typing import Any, Mapping
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from speakfeed_gui.core.errors import SpeakFeedError
 from speakfeed_gui.ui.metrics_view import MetricsView
 
 log = logging.getLogger(__name__)
 
 
 def read_metadata(entry: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-    """(metadata, problem): the metadata JSON next to a trained model, or why it is unreadable."""
+    """(metadata, problem): the verified metadata of a trained model (core reader), or why it cannot be shown."""
+    from speakfeed_gui.core.registry.artifacts import read_metadata as read_verified
+
     path = entry.get("metadata_path")
     if not path:
         return {}, "no metadata file recorded"
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}, f"{path}: metadata file is missing"
-    except (OSError, ValueError) as exc:
-        return {}, f"{path}: metadata cannot be read ({exc.__class__.__name__})"
-    return (data, "") if isinstance(data, dict) else ({}, f"{path}: metadata is not a JSON object")
+        return read_verified(path, entry.get("metadata_sha256")), ""
+    except SpeakFeedError as exc:
+        return {}, str(exc)
 
 
 def _text(value: Any) -> str:
