@@ -281,13 +281,11 @@ class BrowserTab(QWidget):
         dialog.open()
 
     def _apply_edit(self, key: str, description: str, tags: list[str]) -> None:
-        try:
-            registry = self.context.registry()
+        def change(registry: Any) -> None:
             registry.set_description(key, description)
             registry.set_tags(key, tags)
-        except SpeakFeedError as exc:
-            report_error(exc, title="Edit model")
-        self.context.notify_registry_changed()
+
+        self.context.write_registry(change, "Edit model", parent=self)
 
     def delete_selected(self) -> None:
         row = self.selected_row()
@@ -308,12 +306,8 @@ class BrowserTab(QWidget):
         self.confirm_box = None
         if result != QMessageBox.StandardButton.Yes.value:
             return
-        try:
-            self.context.registry().delete_model(key)
-        except SpeakFeedError as exc:
-            report_error(exc, title="Delete model")
-        self.context.notify_registry_changed()
-        self.context.status_message.emit(f"Deleted model {key[:8]}")
+        self.context.write_registry(lambda registry: registry.delete_model(key), "Delete model", parent=self,
+                                    done=lambda _r: self.context.status_message.emit(f"Deleted model {key[:8]}"))
 
     def copy_id(self) -> None:
         row = self.selected_row()

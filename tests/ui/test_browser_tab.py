@@ -50,7 +50,7 @@ def test_configured_model_becomes_the_live_choice(qtbot, context, settings):
     window = _window(qtbot, context)
     tab = window.browser_tab
     tab.select_key("config:dummy")
-    with qtbot.waitSignal(context.live_model_changed, timeout=2000) as blocker:
+    with qtbot.waitSignal(context.live_model_changed, timeout=10000) as blocker:
         tab.act_live.trigger()
     assert blocker.args == ["dummy"]
     assert window.live_label.text() == "Live model: dummy (configured)"
@@ -78,7 +78,7 @@ def test_trained_model_details_and_live_alias(qtbot, make_context, trained_works
     assert sum(int(t) for t in confusion.cell_texts()) == n_test
     assert tab.details.metrics.table.rowCount() == 3
 
-    with qtbot.waitSignal(context.live_model_changed, timeout=2000) as blocker:
+    with qtbot.waitSignal(context.live_model_changed, timeout=10000) as blocker:
         tab.act_live.trigger()
     assert blocker.args == [model_id]
     assert ModelRegistry(workspace.registry_path).aliases() == {"live": model_id}
@@ -101,6 +101,8 @@ def test_edit_description_and_tags(qtbot, make_context, trained_workspace):
     dialog.description.setPlainText("best so far")
     dialog.tags.setText("baseline, speaker-independent, baseline")
     qtbot.mouseClick(dialog.buttons.button(dialog.buttons.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    # the change is written off the GUI thread (the lock may wait), then every view refreshes
+    qtbot.waitUntil(lambda: tab.details.values().get("Model/tags") == "baseline, speaker-independent", timeout=10000)
     entry = ModelRegistry(workspace.registry_path).get_model_info(model_id)
     assert entry["description"] == "best so far"
     assert entry["tags"] == ["baseline", "speaker-independent"]
@@ -125,7 +127,7 @@ def test_delete_asks_first_and_removes_files(qtbot, make_context, trained_worksp
 
     tab.act_delete.trigger()
     qtbot.mouseClick(tab.confirm_box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
-    assert tab.model.row_for_key(model_id) == -1
+    qtbot.waitUntil(lambda: tab.model.row_for_key(model_id) == -1, timeout=10000)
     assert len(ModelRegistry(workspace.registry_path)) == 0
     assert not any(f.exists() for f in files)
     assert tab.selected_row() is None and not tab.act_delete.isEnabled()
