@@ -73,6 +73,20 @@ def validate_options(experiment_name: str, test_fraction: float, cv_folds: int, 
         raise _option_error(exc, values) from None
 
 
+SEED_METRIC_NAMES = {"precision": "macro_precision", "recall": "macro_recall", "f1_score": "macro_f1"}
+
+
+def with_seed_metric_names(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """Add the seed's `precision`, `recall`, `f1_score` beside the macro_* figures they equal.
+
+    Macro averages (each emotion counts the same, as UAR does), not sklearn's weighted default.
+    """
+    for seed_name, name in SEED_METRIC_NAMES.items():
+        if name in evaluation:
+            evaluation.setdefault(seed_name, evaluation[name])
+    return evaluation
+
+
 def _fit(estimator: Any, X: np.ndarray, y: np.ndarray, progress: ProgressCallback, cancel: CancelToken | None) -> Any:
     """Fit; tree ensembles grow in steps (warm_start) so progress shows and Cancel stops promptly."""
     total = estimator.get_params().get("n_estimators")
@@ -256,7 +270,8 @@ def run_training_experiment(
     metadata: dict[str, Any] = {
         "experiment_name": experiment,
         "model_info": {"model_type": model_type, "hyperparameters": params, "classes": estimator.classes_.tolist()},
-        "evaluation_results": evaluation,
+        "hyperparameters": params,  # the seed's place, beside model_info's
+        "evaluation_results": with_seed_metric_names(evaluation),
         "created_at": created,
         "labels": estimator.classes_.tolist(),
         "feature_set": {"id": FEATURE_SET_ID, "version": FEATURE_SET_VERSION, "names": feature_names()},
