@@ -20,7 +20,6 @@ Fields = dict[str, "str | tuple[Any, ...]"]
 
 HF_TASK_INPUTS = {"text-classification": "text", "audio-classification": "audio"}
 NEMO_TASKS = ("classification", "asr")
-PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
 
 # type name -> (key -> kind from KINDS or a tuple of allowed values, required keys)
 _BUILT_IN: dict[str, tuple[Fields, tuple[str, ...]]] = {

@@ -76,6 +76,7 @@ class ModelTrainer:
             "macro_f1": evaluation.get("macro_f1", evaluation.get("f1_score")), "labels": labels,
             "created_at": created, "description": metadata["description"], "tags": list(info.get("tags", [])),
         }
+        entry = {k: v for k, v in entry.items() if v is not None}  # no accuracy given: none listed
         return trainer._save_and_register(  # the trainer's own staging, rollback and registration
             self.workspace, experiment, model_type, model, scaler, metadata, dict(info.get("split", {})), entry)
 
