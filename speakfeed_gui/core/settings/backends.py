@@ -4,17 +4,14 @@ Schemas live here, below the backends, so the models.yaml loader checks a block 
 any backend (no import cycle between settings and models). The built-in types are declared in this
 module; a plug-in backend's schema is added by `models.base.register_model_type`, either as a
 `{key: kind}` dict (kinds from `settings.schema.KINDS`, or a tuple of allowed values) or as a
-`settings.schema.Schema` subclass of its own.
+`settings.schema.BackendConfig` subclass of its own. The pydantic models are built on first use, so
+importing the backends (at the GUI's start) does not import pydantic.
 """
 
 from __future__ import annotations
 
-import typing
-from typing import Any, ClassVar, Mapping, Optional
-
-from pydantic import Field, ValidationError, create_model
-
-from speakfeed_gui.core.settings.schema import KINDS, Schema, first_problem
+import functools
+from typing import Any, Mapping
 
 Fields = dict[str, "str | tuple[Any, ...]"]
 
@@ -51,25 +48,27 @@ _BUILT_IN: dict[str, tuple[Fields, tuple[str, ...]]] = {
     ),
 }
 
-_FIELDS: dict[str, Fields] = {}
-_SCHEMAS: dict[str, type[Schema]] = {}
-
-
-class BackendConfig(Schema):
-    """Base of every `config:` block schema; `model_type` names the type in messages."""
-
-    model_type: ClassVar[str] = ""
-    unknown_key: ClassVar[str] = "expected a known key for this type (valid: {valid})"
+_DECLARED: dict[str, "tuple[Fields, tuple[str, ...]] | type"] = {}  # a {key: kind} dict + required keys, or a schema
 
 
 def _annotation(kind: str | tuple[Any, ...]) -> tuple[Any, str]:
+    import typing
+
+    from speakfeed_gui.core.settings.schema import KINDS
+
     if isinstance(kind, tuple):  # a fixed set of allowed values
         return typing.Literal[kind], f"one of {', '.join(map(str, kind))}"
     return KINDS[kind]
 
 
-def schema_from_fields(model_type: str, fields: Fields, required: tuple[str, ...] = ()) -> type[BackendConfig]:
+def schema_from_fields(model_type: str, fields: Fields, required: tuple[str, ...] = ()) -> type:
     """A pydantic schema for a `{key: kind}` declaration; every key may be absent or null unless required."""
+    from typing import Optional
+
+    from pydantic import Field, create_model
+
+    from speakfeed_gui.core.settings.schema import BackendConfig
+
     definitions: dict[str, Any] = {}
     for key, kind in fields.items():
         annotation, expected = _annotation(kind)
@@ -84,37 +83,44 @@ def schema_from_fields(model_type: str, fields: Fields, required: tuple[str, ...
     return schema
 
 
-def register_backend_schema(
-    model_type: str, fields: Fields | type[BackendConfig], required: tuple[str, ...] = ()
-) -> None:
-    """Declare (or confirm) the `config:` keys of a model type."""
-    if isinstance(fields, type):
-        _SCHEMAS[model_type], _FIELDS[model_type] = fields, {}
-        return
-    _FIELDS[model_type] = dict(fields)
-    _SCHEMAS[model_type] = schema_from_fields(model_type, dict(fields), tuple(required))
+def register_backend_schema(model_type: str, fields: Fields | type, required: tuple[str, ...] = ()) -> None:
+    """Declare (or confirm) the `config:` keys of a model type: a `{key: kind}` dict or a BackendConfig class."""
+    _DECLARED[model_type] = fields if isinstance(fields, type) else (dict(fields), tuple(required))
+    _built.cache_clear()
 
 
 def unregister_backend_schema(model_type: str) -> None:
-    _SCHEMAS.pop(model_type, None)
-    _FIELDS.pop(model_type, None)
+    _DECLARED.pop(model_type, None)
+    _built.cache_clear()
 
 
 def backend_fields(model_type: str) -> Fields:
-    return _FIELDS[model_type]
+    declared = _DECLARED[model_type]
+    return {} if isinstance(declared, type) else declared[0]
 
 
-def backend_schema(model_type: str) -> type[Schema]:
-    return _SCHEMAS[model_type]
+@functools.cache
+def _built(model_type: str) -> type:
+    declared = _DECLARED[model_type]
+    return declared if isinstance(declared, type) else schema_from_fields(model_type, *declared)
+
+
+def backend_schema(model_type: str) -> type:
+    """The pydantic schema of a type's `config:` block (built on first use)."""
+    return _built(model_type)
 
 
 def known_types() -> list[str]:
-    return sorted(_SCHEMAS)
+    return sorted(_DECLARED)
 
 
 def validate_backend_config(model_type: str, config: Mapping[str, Any]) -> tuple[str, str] | None:
     """(key path inside `config:`, message) for the first bad key of a `config:` block, else None."""
-    schema = _SCHEMAS[model_type]
+    from pydantic import ValidationError
+
+    from speakfeed_gui.core.settings.schema import first_problem
+
+    schema = backend_schema(model_type)
     try:
         schema.model_validate(dict(config))
     except ValidationError as exc:

@@ -29,13 +29,16 @@ class Schema(BaseModel):
     unknown_key: ClassVar[str] = "unknown key; valid keys: {valid}"
 
 
+class BackendConfig(Schema):
+    """Base of every `config:` block schema (settings.backends); `model_type` names the type in messages."""
+
+    model_type: ClassVar[str] = ""
+    unknown_key: ClassVar[str] = "expected a known key for this type (valid: {valid})"
+
+
 def problem(message: str, where: str = "") -> PydanticCustomError:
     """An error with its own words; `where` names a key below the one being validated."""
     return PydanticCustomError(_CUSTOM, "{message}", {"message": message, "where": where})
-
-
-def _none_is_empty(value: Any) -> Any:
-    return {} if value is None else value
 
 
 def _mapping_only(value: Any) -> Any:
@@ -170,4 +173,4 @@ def _path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(top level)"
 
 
-__all__ = ["KINDS", "MappingSection", "Schema", "first_problem", "problem", "safe_repr", "_none_is_empty"]
+__all__ = ["KINDS", "BackendConfig", "MappingSection", "Schema", "first_problem", "problem", "safe_repr"]

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, Literal, Mapping, NoReturn, Optional
-
-from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from typing import Any, Callable, Mapping, NoReturn
 
 from speakfeed_gui.core.errors import DatasetError, HyperparameterError, first_line
-from speakfeed_gui.core.settings.schema import Schema, first_problem, safe_repr
 
 
 @dataclass(frozen=True)
@@ -125,6 +122,10 @@ def _describe(spec: ParamSpec) -> str:
 
 
 def _annotation(spec: ParamSpec) -> Any:
+    from typing import Annotated, Literal, Optional
+
+    from pydantic import Field
+
     if spec.kind == "choice":
         return Literal[spec.choices]
     if spec.kind == "bool":
@@ -134,26 +135,36 @@ def _annotation(spec: ParamSpec) -> Any:
 
 
 @functools.cache
-def hyperparameter_schema(model_type: str) -> type[Schema]:
-    """The pydantic schema of a type's curated hyperparameters (built from its ParamSpecs)."""
+def hyperparameter_schema(model_type: str) -> type:
+    """The pydantic schema of a type's curated hyperparameters, built from its ParamSpecs on first use.
+
+    (The Train tab imports this module at start-up; pydantic is imported only when a value is checked.)
+    """
+    from typing import Annotated
+
+    from pydantic import BeforeValidator, ConfigDict, Field, create_model
+
+    from speakfeed_gui.core.settings.schema import Schema
+
     _check_type(model_type)
     fields = {
         spec.name: (Annotated[_annotation(spec), BeforeValidator(_from_cli(spec))],
                     Field(default=spec.default, description=_describe(spec)))
         for spec in _SPECS[model_type][1]
     }
-    return create_model(f"{model_type}_hyperparameters", __base__=_HyperSchema, **fields)
-
-
-class _HyperSchema(Schema):
-    model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True)
+    config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True)
+    base = type("HyperparameterSchema", (Schema,), {"model_config": config, "__module__": __name__})
+    return create_model(f"{model_type}_hyperparameters", __base__=base, **fields)
 
 
 _RANGE_ERRORS = ("greater_than_equal", "less_than_equal")
 
 
-def _raise(model_type: str, exc: ValidationError, data: Mapping[str, Any]) -> NoReturn:
-    """The first problem as one line; a number out of range or a choice not offered in today's words."""
+def _raise(model_type: str, exc: Any, data: Mapping[str, Any]) -> NoReturn:
+    """The first problem of a pydantic ValidationError as one line; a number out of range or a choice
+    not offered in today's words."""
+    from speakfeed_gui.core.settings.schema import first_problem, safe_repr
+
     where, message = first_problem(exc, hyperparameter_schema(model_type), data)
     spec = next((s for s in _SPECS[model_type][1] if s.name == where), None)
     kind = next((e["type"] for e in exc.errors() if e["loc"][:1] == (where,)), "")
@@ -167,6 +178,8 @@ def _raise(model_type: str, exc: ValidationError, data: Mapping[str, Any]) -> No
 
 def check_hyperparameter(model_type: str, name: str, value: Any) -> Any:
     """One curated hyperparameter checked alone (the Train tab's form field), returns the typed value."""
+    from pydantic import ValidationError
+
     schema = hyperparameter_schema(model_type)
     try:
         validated = schema.__pydantic_validator__.validate_assignment(schema.model_construct(), name, value)
@@ -205,6 +218,8 @@ def validate_hyperparameters(model_type: str, params: Mapping[str, Any] | None) 
                 raise HyperparameterError(
                     f"unknown hyperparameter {name!r} for {model_type}; valid: {', '.join(sorted(valid))}"
                 )
+    from pydantic import ValidationError
+
     curated = {k: v for k, v in (params or {}).items() if k in specs}
     try:
         result.update(hyperparameter_schema(model_type).model_validate(curated).model_dump())

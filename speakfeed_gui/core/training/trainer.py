@@ -17,60 +17,41 @@ import uuid
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
-from pydantic import AfterValidator, ConfigDict, Field, StrictFloat, StrictInt, ValidationError
 
-from speakfeed_gui.core.errors import DatasetError, HyperparameterError
+from speakfeed_gui.core.errors import DatasetError
 from speakfeed_gui.core.progress import CancelToken, ProgressCallback, check_cancel, no_progress
-from speakfeed_gui.core.settings.schema import Schema, first_problem, safe_repr
 from speakfeed_gui.core.settings.workspace import Workspace, resolve_workspace
 from speakfeed_gui.core.training.estimators import make_estimator, validate_hyperparameters
 
 log = logging.getLogger(__name__)
 
 
-class RunOptions(Schema):
-    """A training run's options; each field's title and description make its one-line message."""
-
-    model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True)
-    experiment_name: Annotated[str, Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", strict=True, title="experiment name",
-        description="use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")] = "experiment"
-    test_fraction: Annotated[StrictFloat, Field(
-        ge=0.05, le=0.5, title="test fraction", description="expected a number from 0.05 to 0.5")] = 0.2
-    cv_folds: Annotated[StrictInt, Field(
-        ge=0, le=20, title="cross-validation folds", description="expected 0 (off) or 2 to 20"),
-        AfterValidator(lambda n: n if n != 1 else _no_single_fold())] = 0
-    seed: Annotated[StrictInt, Field(ge=0, title="seed", description="expected a whole number of at least 0")] = 42
-
-
-def _no_single_fold() -> int:
-    raise ValueError("one fold is no cross-validation")
-
-
-def _option_error(exc: ValidationError, values: Mapping[str, Any]) -> HyperparameterError:
-    where, _ = first_problem(exc, RunOptions, values)
-    field = RunOptions.model_fields[where]
-    return HyperparameterError(f"{field.title} {safe_repr(values.get(where))}: {field.description}")
-
-
 def check_option(name: str, value: Any) -> None:
     """One run option checked alone (a Train tab field), without inventing values for the others."""
+    from pydantic import ValidationError
+
+    from speakfeed_gui.core.training.run_options import RunOptions, option_error
+
     try:
         RunOptions.__pydantic_validator__.validate_assignment(RunOptions.model_construct(), name, value)
     except ValidationError as exc:
-        raise _option_error(exc, {name: value}) from None
+        raise option_error(exc, {name: value}) from None
 
 
 def validate_options(experiment_name: str, test_fraction: float, cv_folds: int, seed: int) -> None:
     """Reject bad run options before any work starts."""
+    from pydantic import ValidationError
+
+    from speakfeed_gui.core.training.run_options import RunOptions, option_error
+
     values = {"experiment_name": experiment_name, "test_fraction": test_fraction, "cv_folds": cv_folds, "seed": seed}
     try:
         RunOptions.model_validate(values)
     except ValidationError as exc:
-        raise _option_error(exc, values) from None
+        raise option_error(exc, values) from None
 
 
 SEED_METRIC_NAMES = {"precision": "macro_precision", "recall": "macro_recall", "f1_score": "macro_f1"}
