@@ -21,7 +21,8 @@ from pydantic import (
 )
 
 from speakfeed_gui.core.settings.backends import backend_schema, known_types, validate_backend_config
-from speakfeed_gui.core.settings.config import (
+from speakfeed_gui.core.settings.schema import MappingSection, Schema, problem, safe_repr
+from speakfeed_gui.core.settings.values import (
     DEFAULT_LABELS,
     DEFAULT_TARGETS,
     Inference,
@@ -29,7 +30,6 @@ from speakfeed_gui.core.settings.config import (
     ModelSpec,
     Preprocessing,
 )
-from speakfeed_gui.core.settings.schema import MappingSection, Schema, problem, safe_repr
 
 
 def _text(value: Any) -> Any:
