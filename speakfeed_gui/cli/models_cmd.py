@@ -37,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q = add("import", "import a bundle (hashes verified before loading)", import_, ref=False)
     q.add_argument("bundle")
     add("verify", "re-check every artifact's sha256", verify)
+    from speakfeed_gui.cli.pickle_cmd import add_import_pickle
+
+    add_import_pickle(sub)
 
 
 def _registry(args: argparse.Namespace):
