@@ -18,6 +18,7 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     base = tmp_path_factory.mktemp("user")
     monkeypatch.setenv("SPEAKFEED_LOG_DIR", str(base / "logs"))
     monkeypatch.setenv("SPEAKFEED_WORKSPACE", str(base / "workspace"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))  # signing keys (platformdirs)
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--tags", help="comma-separated tags")
     q = add("export", "export a model as one bundle file", export)
     q.add_argument("dest", help="bundle file or folder to write into")
+    q.add_argument("--sign", metavar="KEY_NAME", help="sign the bundle with your key (`speakfeed keys create`)")
     q = add("import", "import a bundle (hashes verified before loading)", import_, ref=False)
     q.add_argument("bundle")
     add("verify", "re-check every artifact's sha256", verify)
@@ -144,16 +145,22 @@ def describe(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     from speakfeed_gui.core.registry.bundle import export_bundle
 
-    path = export_bundle(_registry(args), args.model, Path(args.dest))
-    print(f"exported to {path}")
+    path = export_bundle(_registry(args), args.model, Path(args.dest), sign_with=args.sign)
+    print(f"exported to {path}" + (f" (signed by {args.sign})" if args.sign else ""))
     return 0
 
 
 def import_(args: argparse.Namespace) -> int:
-    from speakfeed_gui.core.registry.bundle import import_bundle
+    from speakfeed_gui.core.registry.bundle import TrustPolicy, import_bundle
+    from speakfeed_gui.core.registry.signing import signer_text
+    from speakfeed_gui.core.settings.config import load_config
 
-    model_id = import_bundle(_registry(args), Path(args.bundle))
-    print(f"imported as {model_id}")
+    ws = workspace_from(args)
+    policy = TrustPolicy.for_workspace(ws.root, load_config(ws.config_path).security.require_signed)
+    registry = _registry(args)
+    model_id = import_bundle(registry, Path(args.bundle), policy=policy)
+    signer = (registry.get_model_info(model_id).get("imported_from") or {}).get("signer")
+    print(f"imported as {model_id}; {signer_text(signer)}")
     return 0
 
 

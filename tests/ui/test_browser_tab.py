@@ -233,3 +233,32 @@ def test_key_role_maps_rows_to_ids(qtbot, make_context, trained_workspace):
     keys = {tab.proxy.index(r, 0).data(KEY_ROLE) for r in range(tab.proxy.rowCount())}
     assert keys == {model_id, "config:emotion", "config:dummy", "config:text_sentiment"}
     assert json.loads(json.dumps(sorted(keys)))  # plain strings
+
+
+def test_an_imported_signed_bundle_shows_its_signer_and_require_signed_refuses_untrusted(
+        qtbot, make_context, trained_workspace, tmp_path):
+    import yaml
+
+    from speakfeed_gui.core.registry import signing
+    from speakfeed_gui.core.registry.bundle import export_bundle
+    from speakfeed_gui.ui.error_dialog import error_bus
+
+    workspace, model_id = trained_workspace
+    _, public = signing.create_key("alice")
+    bundle = export_bundle(ModelRegistry(workspace.registry_path), model_id, tmp_path / "s.sfbundle", sign_with="alice")
+    other_ws = init_workspace(tmp_path / "other")
+    tab = BrowserTab(make_context(other_ws))
+    qtbot.addWidget(tab)
+    worker = tab.import_bundle(bundle)
+    with qtbot.waitSignal(worker.finished, timeout=10_000):
+        pass
+    assert tab.details.values()["Model/signed by"] == (
+        f"signed by alice (key {public.key_id}, a key this workspace does not trust)")
+
+    data = yaml.safe_load(other_ws.config_path.read_text())
+    data["security"] = {"require_signed": True}
+    other_ws.config_path.write_text(yaml.safe_dump(data))
+    with qtbot.waitSignal(error_bus().shown, timeout=10_000) as blocker:
+        tab.import_bundle(bundle)
+    assert "signed by 'alice'" in blocker.args[0] and "does not trust" in blocker.args[0]
+    assert len(ModelRegistry(other_ws.registry_path)) == 1

@@ -62,6 +62,32 @@ class LiveSettings:
 
 
 @dataclass(frozen=True)
+class SecuritySettings:
+    """`security:` — whether imported bundles must carry a signature from a trusted key."""
+
+    require_signed: bool = False
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """`privacy:` — opt-in encryption of recordings and session files.
+
+    `key_file` (absolute, or relative to the workspace) keeps the key in a file the user chooses;
+    without it the key lives in the OS keyring.
+    """
+
+    encrypt_recordings: bool = False
+    key_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """`registry:` — who may change a shared registry (user names or signing key ids; empty: anyone)."""
+
+    maintainers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class AppConfig:
     path: Path
     default_model: str
@@ -69,6 +95,9 @@ class AppConfig:
     preprocessing: Preprocessing = Preprocessing()
     inference: Inference = Inference()
     live: LiveSettings = LiveSettings()
+    security: SecuritySettings = SecuritySettings()
+    privacy: PrivacySettings = PrivacySettings()
+    registry: RegistrySettings = RegistrySettings()
 
 
 DEFAULT_TARGETS: dict[str, tuple[float, float]] = {
@@ -81,6 +110,9 @@ DEFAULT_TARGETS: dict[str, tuple[float, float]] = {
     "words_per_minute": (130.0, 175.0),
     "filler_per_minute": (0.0, 3.0),
 }
+
+
+_TOP_KEYS = ("default_model", "models", "pipeline", "live", "security", "privacy", "registry")
 
 
 class _Reader:
@@ -201,13 +233,51 @@ def _read_live(reader: _Reader, raw: Any) -> LiveSettings:
     )
 
 
+def _only_keys(reader: _Reader, data: Mapping[str, Any], section: str, known: tuple[str, ...]) -> None:
+    for key in data:
+        if key not in known:
+            raise ConfigError(f"{reader.path}: {section}.{key}: unknown key; valid keys: {', '.join(known)}")
+
+
+def _read_trust(reader: _Reader, root: Mapping[str, Any]) -> tuple[SecuritySettings, PrivacySettings, RegistrySettings]:
+    """The `security`, `privacy` and `registry` sections (issue 19)."""
+    security = reader.mapping(root.get("security"), "security")
+    _only_keys(reader, security, "security", ("require_signed",))
+    privacy = reader.mapping(root.get("privacy"), "privacy")
+    _only_keys(reader, privacy, "privacy", ("encrypt_recordings", "key_file"))
+    key_file = reader.get(privacy, "key_file", "privacy", "str", None)
+    if key_file is not None and not key_file.strip():
+        raise reader.fail("privacy.key_file", "a file path (or leave it out to use the OS keyring)", key_file)
+    if key_file is not None:
+        key_file = Path(key_file).expanduser()
+        if not key_file.is_absolute():  # relative to the workspace: the folder holding config/
+            key_file = path_parent(reader.path) / key_file
+    registry = reader.mapping(root.get("registry"), "registry")
+    _only_keys(reader, registry, "registry", ("maintainers",))
+    maintainers = registry.get("maintainers") or []
+    if not isinstance(maintainers, list) or not all(isinstance(m, str) and m.strip() for m in maintainers):
+        raise reader.fail("registry.maintainers", "a list of user names or key ids", maintainers)
+    return (
+        SecuritySettings(require_signed=reader.get(security, "require_signed", "security", "bool", False)),
+        PrivacySettings(encrypt_recordings=reader.get(privacy, "encrypt_recordings", "privacy", "bool", False),
+                        key_file=key_file),
+        RegistrySettings(maintainers=tuple(m.strip() for m in maintainers)),
+    )
+
+
+def path_parent(config_path: Path) -> Path:
+    """The workspace of a `<workspace>/config/models.yaml` (the file's folder for a file elsewhere)."""
+    folder = config_path.parent
+    return folder.parent if folder.name == "config" else folder
+
+
 def parse_config(data: Any, path: Path) -> AppConfig:
     """Validate an already-parsed YAML document."""
     reader = _Reader(path)
     root = reader.mapping(data, "(top level)")
     for key in root:
-        if key not in ("default_model", "models", "pipeline", "live"):
-            raise ConfigError(f"{path}: {key}: unknown key; valid keys: default_model, models, pipeline, live")
+        if key not in _TOP_KEYS:
+            raise ConfigError(f"{path}: {key}: unknown key; valid keys: {', '.join(_TOP_KEYS)}")
     raw_models = reader.mapping(root.get("models"), "models")
     if not raw_models:
         raise ConfigError(f"{path}: models: missing or empty; expected a mapping of model names to settings")
@@ -219,6 +289,7 @@ def parse_config(data: Any, path: Path) -> AppConfig:
     pre = reader.mapping(pipeline.get("preprocessing"), "pipeline.preprocessing")
     inf = reader.mapping(pipeline.get("inference"), "pipeline.inference")
     p, i = "pipeline.preprocessing", "pipeline.inference"
+    security, privacy, registry = _read_trust(reader, root)
     return AppConfig(
         path=path,
         default_model=default,
@@ -234,6 +305,9 @@ def parse_config(data: Any, path: Path) -> AppConfig:
             add_timestamps=reader.get(inf, "add_timestamps", i, "bool", True),
         ),
         live=_read_live(reader, root.get("live")),
+        security=security,
+        privacy=privacy,
+        registry=registry,
     )
 
 
