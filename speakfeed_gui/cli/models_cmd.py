@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from speakfeed_gui.cli.common import factory_from, print_json, print_table, workspace_from
+from speakfeed_gui.cli.common import factory_from, print_json, print_table, workspace_from, writable_registry
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -110,7 +110,7 @@ def show(args: argparse.Namespace) -> int:
 
 
 def delete(args: argparse.Namespace) -> int:
-    registry = _registry(args)
+    registry = writable_registry(args)
     model_id = registry.resolve(args.model)
     registry.delete_model(model_id)
     print(f"deleted model {model_id} and its files")
@@ -118,7 +118,7 @@ def delete(args: argparse.Namespace) -> int:
 
 
 def alias(args: argparse.Namespace) -> int:
-    registry = _registry(args)
+    registry = writable_registry(args)
     if args.remove:
         registry.remove_alias(args.alias)
         print(f"removed alias {args.alias}")
@@ -133,7 +133,7 @@ def alias(args: argparse.Namespace) -> int:
 
 
 def describe(args: argparse.Namespace) -> int:
-    registry = _registry(args)
+    registry = writable_registry(args)
     if args.description is not None:
         registry.set_description(args.model, args.description)
     if args.tags is not None:
@@ -157,7 +157,7 @@ def import_(args: argparse.Namespace) -> int:
 
     ws = workspace_from(args)
     policy = TrustPolicy.for_workspace(ws.root, load_config(ws.config_path).security.require_signed)
-    registry = _registry(args)
+    registry = writable_registry(args)
     model_id = import_bundle(registry, Path(args.bundle), policy=policy)
     signer = (registry.get_model_info(model_id).get("imported_from") or {}).get("signer")
     print(f"imported as {model_id}; {signer_text(signer)}")

@@ -93,7 +93,19 @@ class AppContext(QObject):
             from speakfeed_gui.core.registry.api import ModelRegistry
 
             self._registry = ModelRegistry(self._workspace.registry_path)
+            self.registry_write_refusal()
         return self._registry
+
+    def registry_write_refusal(self) -> str | None:
+        """Re-check whether this user may change the registry (registry.maintainers, folder permissions);
+        the reason it is read-only, or None. The registry then refuses writes with that reason."""
+        from speakfeed_gui.core.registry.api import guard_writes
+
+        try:
+            maintainers = self.factory().config.registry.maintainers
+        except SpeakFeedError:
+            maintainers = ()
+        return guard_writes(self.registry(), maintainers)
 
     def entries(self) -> list[dict[str, Any]]:
         """Registry entries (newest first), cached until the registry file changes."""

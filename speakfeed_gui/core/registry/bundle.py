@@ -354,6 +354,8 @@ def import_bundle(
     and leaves nothing behind. `policy` says which signers are trusted and whether one is required.
     """
     bundle = Path(bundle)
+    if registry.read_only:  # before anything is staged in the registry folder
+        raise RegistryError(registry.read_only)
     if not bundle.is_file():
         raise IntegrityError(f"{bundle}: no such bundle file")
     if not zipfile.is_zipfile(bundle):
