@@ -295,6 +295,11 @@ def test_a_non_maintainer_sees_a_read_only_registry_with_the_reason(qtbot, make_
     assert tab.act_live.isEnabled()  # a configured model is a local choice, not a registry write
     with pytest.raises(RegistryError, match="maintainers"):
         context.registry().set_alias("best", model_id)  # the app's registry refuses, whatever button is found
+    from speakfeed_gui.ui.train_tab import TrainTab
+
+    train_tab = TrainTab(context)
+    qtbot.addWidget(train_tab)
+    assert any(p.startswith("Read-only registry: ") and "carol" in p for p in train_tab.problems())
 
     data["registry"] = {"maintainers": ["carol", getpass.getuser()]}
     workspace.config_path.write_text(yaml.safe_dump(data))
