@@ -76,7 +76,10 @@ class _EncryptedRecording:
 
     def __init__(self, path: Path, cipher: Cipher, sample_rate: int) -> None:
         self.path, self.cipher = path, cipher
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o666)
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o666)
+        except OSError as exc:
+            raise SessionError(f"{path}: cannot create the recording ({os_reason(exc)})") from None
         fmt = json.dumps({"sample_rate": sample_rate, "channels": 1, "subtype": "PCM_16"}).encode()
         head = cipher.header() + cipher.seal(fmt, 0)
         if not _append(self._fd, head, 0, path):
@@ -162,6 +165,7 @@ class SessionRecorder:
             raise SessionError(f"{self.journal_path}: cannot create the session file ({exc.strerror or exc})") from None
         if cipher is not None:
             if not _append(self._journal, cipher.header(), 0, self.journal_path):
+                os.close(self._journal)
                 raise SessionError(f"{self.journal_path}: cannot create the session file")
             self._journal_size = len(cipher.header())
         if record_audio and cipher is not None:

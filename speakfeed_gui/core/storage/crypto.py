@@ -31,7 +31,6 @@ MAGIC = b"SFENC1"
 HEADER_SIZE = len(MAGIC) + 8
 KEYRING_SERVICE = "SpeakFeed"
 KEYRING_USER = "recordings-key"
-MAX_RECORD = 64 << 20  # a record is a journal line, a few seconds of audio or a session file
 _NONCE = 12
 _LENGTH = struct.Struct(">I")
 
@@ -94,7 +93,7 @@ class Cipher:
                 return records, True
             (size,) = _LENGTH.unpack_from(blob, offset)
             start = offset + _LENGTH.size
-            if size > MAX_RECORD + _NONCE + 16 or size < _NONCE + 16:
+            if size < _NONCE + 16:
                 raise DecryptionError(f"{where}: damaged encrypted file (record {index} has length {size})")
             if start + size > len(blob):
                 return records, True
@@ -108,11 +107,6 @@ class Cipher:
             offset, index = start + size, index + 1
         return records, False
 
-    def decrypt_whole(self, blob: bytes, where: str) -> bytes:
-        records, torn = self.open_records(blob, where)
-        if torn or len(records) != 1:
-            raise DecryptionError(f"{where}: damaged encrypted file (expected one complete record)")
-        return records[0]
 
 
 # ---- where the key lives -------------------------------------------------------------------
