@@ -359,7 +359,13 @@ class BrowserTab(QWidget):
         return import_task(self.context, source, self._on_imported, parent=self) if source else None
 
     def _on_imported(self, model_id: str) -> None:
-        self.context.status_message.emit(f"Imported model {model_id[:8]}")
+        from speakfeed_gui.core.registry.signing import signer_text
+
+        try:
+            signer = (self.context.registry().get_model_info(model_id).get("imported_from") or {}).get("signer")
+        except SpeakFeedError:
+            signer = None
+        self.context.status_message.emit(f"Imported model {model_id[:8]}, {signer_text(signer)}")
         self.show_model(model_id)
 
     def verify_selected(self) -> Worker | None:

@@ -249,11 +249,15 @@ def test_an_imported_signed_bundle_shows_its_signer_and_require_signed_refuses_u
     _, public = signing.create_key("alice")
     bundle = export_bundle(ModelRegistry(workspace.registry_path), model_id, tmp_path / "s.sfbundle", sign_with="alice")
     other_ws = init_workspace(tmp_path / "other")
-    tab = BrowserTab(make_context(other_ws))
+    other = make_context(other_ws)
+    messages: list[str] = []
+    other.status_message.connect(messages.append)
+    tab = BrowserTab(other)
     qtbot.addWidget(tab)
     worker = tab.import_bundle(bundle)
     with qtbot.waitSignal(worker.finished, timeout=10_000):
         pass
+    assert any("signed by alice" in m and "does not trust" in m for m in messages), messages
     assert tab.details.values()["Model/signed by"] == (
         f"signed by alice (key {public.key_id}, a key this workspace does not trust)")
 
