@@ -93,7 +93,19 @@ class AppContext(QObject):
             from speakfeed_gui.core.registry.api import ModelRegistry
 
             self._registry = ModelRegistry(self._workspace.registry_path)
+            self.registry_write_refusal()
         return self._registry
+
+    def registry_write_refusal(self) -> str | None:
+        """Re-check whether this user may change the registry (registry.maintainers, folder permissions);
+        the reason it is read-only, or None. The registry then refuses writes with that reason."""
+        from speakfeed_gui.core.registry.api import guard_writes
+
+        try:
+            maintainers = self.factory().config.registry.maintainers
+        except SpeakFeedError:
+            maintainers = ()
+        return guard_writes(self.registry(), maintainers)
 
     def write_registry(self, change: Callable[[Any], Any], title: str, *, done: Callable[[Any], None] | None = None,
                        parent: QObject | None = None) -> Any:
@@ -107,8 +119,14 @@ class AppContext(QObject):
         from speakfeed_gui.ui.error_dialog import report_error
         from speakfeed_gui.ui.workers import Worker
 
-        path = self._workspace.registry_path
-        worker = Worker(lambda _progress, _cancel: change(ModelRegistry(path)), name=title, parent=parent or self)
+        path, refusal = self._workspace.registry_path, self.registry_write_refusal()
+
+        def work(_progress: Any, _cancel: Any) -> Any:
+            registry = ModelRegistry(path)
+            registry.read_only = refusal  # the same maintainers/permissions check as the app's registry
+            return change(registry)
+
+        worker = Worker(work, name=title, parent=parent or self)
         worker.failed.connect(lambda exc: report_error(exc, title=title))
         if done is not None:
             worker.finished.connect(done)

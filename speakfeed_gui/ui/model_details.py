@@ -27,6 +27,16 @@ def read_metadata(entry: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
         return {}, str(exc)
 
 
+def _signer(entry: Mapping[str, Any]) -> str | None:
+    """Who signed an imported model's bundle (None for a model trained here)."""
+    imported = entry.get("imported_from")
+    if not isinstance(imported, Mapping):
+        return None
+    from speakfeed_gui.core.registry.signing import signer_text
+
+    return signer_text(imported.get("signer"))
+
+
 def _text(value: Any) -> str:
     if value is None:
         return "None"
@@ -83,6 +93,7 @@ class ModelDetails(QWidget):
             "tags": entry.get("tags") or "",
             "description": entry.get("description") or "",
             "model file": entry.get("model_path"),
+            "signed by": _signer(entry),
         })
         self._group("Hyperparameters", info.get("hyperparameters") or {}, parent=model)
         features = metadata.get("feature_set") or {}

@@ -227,6 +227,12 @@ class TrainTab(QWidget):
         hyper_problem = self.hyper_form.validate()
         if hyper_problem:
             found.append(hyper_problem)
+        try:
+            read_only = self.context.registry().read_only  # registry.maintainers, a folder the user cannot write
+        except SpeakFeedError:
+            read_only = None
+        if read_only:
+            found.append(f"Read-only registry: {read_only}")
         return found
 
     def revalidate(self) -> None:

@@ -21,6 +21,9 @@ from speakfeed_gui.core.settings.values import (  # noqa: F401  (re-exported: th
     LiveSettings,
     ModelSpec,
     Preprocessing,
+    PrivacySettings,
+    RegistrySettings,
+    SecuritySettings,
 )
 
 
@@ -47,7 +50,16 @@ def parse_config(data: Any, path: Path) -> AppConfig:
         preprocessing=Preprocessing(**pipeline.preprocessing.model_dump()),
         inference=Inference(**pipeline.inference.model_dump()),
         live=document.live.to_settings(),
+        security=SecuritySettings(require_signed=document.security.require_signed),
+        privacy=document.privacy.to_settings(workspace_of(path)),
+        registry=RegistrySettings(maintainers=document.registry.maintainers),
     )
+
+
+def workspace_of(config_path: Path) -> Path:
+    """The workspace of a `<workspace>/config/models.yaml` (the file's folder for a file elsewhere)."""
+    folder = Path(config_path).parent
+    return folder.parent if folder.name == "config" else folder
 
 
 def load_config(path: str | Path) -> AppConfig:

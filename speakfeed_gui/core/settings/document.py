@@ -6,6 +6,7 @@ whose defaults it takes, so a default lives in one place.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Mapping
 
 from pydantic import (
@@ -29,6 +30,8 @@ from speakfeed_gui.core.settings.values import (
     LiveSettings,
     ModelSpec,
     Preprocessing,
+    PrivacySettings,
+    SecuritySettings,
 )
 
 
@@ -182,6 +185,33 @@ class LiveSchema(Schema):
         )
 
 
+class SecuritySchema(Schema):
+    require_signed: Flag = SecuritySettings.require_signed
+
+
+class PrivacySchema(Schema):
+    encrypt_recordings: Flag = PrivacySettings.encrypt_recordings
+    key_file: Annotated[Text | None, Field(min_length=1, description="a file path (or leave it out to use the OS keyring)")] = None
+
+    def to_settings(self, workspace: Path) -> PrivacySettings:
+        key_file = None
+        if self.key_file is not None:
+            key_file = Path(self.key_file).expanduser()
+            key_file = key_file if key_file.is_absolute() else workspace / key_file
+        return PrivacySettings(encrypt_recordings=self.encrypt_recordings, key_file=key_file)
+
+
+def _names(value: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(name.strip() for name in value)
+
+
+class RegistrySchema(Schema):
+    maintainers: Annotated[
+        tuple[Annotated[StrictStr, Field(pattern=r"\S")], ...], BeforeValidator(_list_only),
+        Field(description="a list of user names or key ids"), AfterValidator(_names),
+    ] = ()
+
+
 def _model_names(value: Any) -> Any:
     if value is None or (isinstance(value, Mapping) and not value):
         raise problem("missing or empty; expected a mapping of model names to settings")
@@ -201,6 +231,9 @@ class Document(Schema):
     ]
     pipeline: Annotated[PipelineSchema, MappingSection] = PipelineSchema()
     live: Annotated[LiveSchema, MappingSection] = LiveSchema()
+    security: Annotated[SecuritySchema, MappingSection] = SecuritySchema()
+    privacy: Annotated[PrivacySchema, MappingSection] = PrivacySchema()
+    registry: Annotated[RegistrySchema, MappingSection] = RegistrySchema()
 
     @model_validator(mode="after")
     def _default_is_configured(self) -> "Document":

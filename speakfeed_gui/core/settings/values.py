@@ -56,6 +56,32 @@ class LiveSettings:
 
 
 @dataclass(frozen=True)
+class SecuritySettings:
+    """`security:` — whether imported bundles must carry a signature from a trusted key."""
+
+    require_signed: bool = False
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """`privacy:` — opt-in encryption of recordings and session files.
+
+    `key_file` (absolute, or relative to the workspace) keeps the key in a file the user chooses;
+    without it the key lives in the OS keyring.
+    """
+
+    encrypt_recordings: bool = False
+    key_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """`registry:` — who may change a shared registry (user names or signing key ids; empty: anyone)."""
+
+    maintainers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class AppConfig:
     path: Path
     default_model: str
@@ -63,6 +89,9 @@ class AppConfig:
     preprocessing: Preprocessing = Preprocessing()
     inference: Inference = Inference()
     live: LiveSettings = LiveSettings()
+    security: SecuritySettings = SecuritySettings()
+    privacy: PrivacySettings = PrivacySettings()
+    registry: RegistrySettings = RegistrySettings()
 
 
 DEFAULT_TARGETS: dict[str, tuple[float, float]] = {
