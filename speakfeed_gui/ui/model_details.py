@@ -14,6 +14,16 @@ from speakfeed_gui.ui.metrics_view import MetricsView
 log = logging.getLogger(__name__)
 
 
+def _signer(entry: Mapping[str, Any]) -> str | None:
+    """Who signed an imported model's bundle (None for a model trained here)."""
+    imported = entry.get("imported_from")
+    if not isinstance(imported, Mapping):
+        return None
+    from speakfeed_gui.core.registry.signing import signer_text
+
+    return signer_text(imported.get("signer"))
+
+
 def _text(value: Any) -> str:
     if value is None:
         return "None"
@@ -70,6 +80,7 @@ class ModelDetails(QWidget):
             "tags": entry.get("tags") or "",
             "description": entry.get("description") or "",
             "model file": entry.get("model_path"),
+            "signed by": _signer(entry),
         })
         self._group("Hyperparameters", info.get("hyperparameters") or {}, parent=model)
         features = metadata.get("feature_set") or {}

@@ -33,14 +33,14 @@ from PySide6.QtWidgets import (
 
 from speakfeed_gui.core.errors import SpeakFeedError
 from speakfeed_gui.core.training.estimators import ESTIMATOR_NAMES
-from speakfeed_gui.core.training.trainer import validate_options
+from speakfeed_gui.core.training.trainer import check_option
 from speakfeed_gui.ui.context import AppContext
 from speakfeed_gui.ui.error_dialog import format_error, report_error
 from speakfeed_gui.ui.hyperparam_form import HyperparamForm
 from speakfeed_gui.ui.model_details import read_metadata
 from speakfeed_gui.ui.train_dataset import DatasetPanel, dropped_dataset_in
 from speakfeed_gui.ui.train_run import RunPanel
-from speakfeed_gui.ui.validation import mark_invalid
+from speakfeed_gui.ui.validation import check_field
 from speakfeed_gui.ui.workers import Worker
 
 log = logging.getLogger(__name__)
@@ -217,19 +217,22 @@ class TrainTab(QWidget):
         dataset_problem = self.dataset.problem(self.skip_bad.isChecked())
         found = [dataset_problem] if dataset_problem else []
         name = self.experiment_edit.text().strip() or self.model_type()
-        for widget, args in ((self.experiment_edit, (name, 0.2, 0, 0)),
-                             (self.test_fraction, ("x", self.test_fraction.value(), 0, 0)),
-                             (self.cv_folds, ("x", 0.2, self.cv_folds.value(), 0)),
-                             (self.seed, ("x", 0.2, 0, self.seed.value()))):
-            try:
-                validate_options(*args)
-                mark_invalid(widget, "")
-            except SpeakFeedError as exc:
-                mark_invalid(widget, str(exc))
-                found.append(str(exc))
+        for widget, option, value in ((self.experiment_edit, "experiment_name", name),
+                                      (self.test_fraction, "test_fraction", self.test_fraction.value()),
+                                      (self.cv_folds, "cv_folds", self.cv_folds.value()),
+                                      (self.seed, "seed", self.seed.value())):
+            problem = check_field(widget, lambda o=option, v=value: check_option(o, v))
+            if problem:
+                found.append(problem)
         hyper_problem = self.hyper_form.validate()
         if hyper_problem:
             found.append(hyper_problem)
+        try:
+            read_only = self.context.registry().read_only  # registry.maintainers, a folder the user cannot write
+        except SpeakFeedError:
+            read_only = None
+        if read_only:
+            found.append(f"Read-only registry: {read_only}")
         return found
 
     def revalidate(self) -> None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from speakfeed_gui.core.errors import RegistryError
+from speakfeed_gui.core.errors import RegistryError, SpeakFeedError
+from speakfeed_gui.core.registry.artifacts import read_metadata as read_verified
 
 SUMMARY_METRICS = ("accuracy", "macro_precision", "macro_recall", "macro_f1")
 EXTRA_KEYS = ("extra_evaluations", "evaluations", "external_evaluations")  # first present wins
@@ -41,17 +41,17 @@ class Comparison:
 
 
 def read_metadata(entry: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-    """(metadata, problem): the metadata JSON next to a trained model, or why it is unusable."""
+    """(metadata, problem): a trained model's verified metadata (sha256 checked), or why it is unusable.
+
+    A comparison still lists a model whose metadata is missing or changed, with the problem.
+    """
     path = entry.get("metadata_path")
     if not path:
         return {}, "no metadata file recorded"
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}, f"{path}: metadata file is missing"
-    except (OSError, ValueError) as exc:
-        return {}, f"{path}: metadata cannot be read ({exc.__class__.__name__})"
-    return (data, "") if isinstance(data, dict) else ({}, f"{path}: metadata is not a JSON object")
+        return read_verified(path, entry.get("metadata_sha256")), ""
+    except SpeakFeedError as exc:
+        return {}, str(exc)
 
 
 def _section(mapping: Any, key: str) -> dict[str, Any]:
