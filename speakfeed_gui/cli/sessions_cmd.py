@@ -48,11 +48,13 @@ def _dates(q: argparse.ArgumentParser) -> None:
 
 def _index(args: argparse.Namespace):
     from speakfeed_gui.core.live.history import HistoryIndex
+    from speakfeed_gui.core.settings.config import load_config
+    from speakfeed_gui.core.storage.crypto import KeySource
 
     folder = Path(args.dir) if args.dir else workspace_from(args).sessions_dir
     if args.dir and not folder.is_dir():
         raise SpeakFeedError(f"--dir {folder}: no such folder")
-    return HistoryIndex(folder)
+    return HistoryIndex(folder, KeySource(load_config(workspace_from(args).config_path).privacy.key_file))
 
 
 def _live(args: argparse.Namespace):
@@ -93,9 +95,10 @@ def show(args: argparse.Namespace) -> int:
     from speakfeed_gui.core.live.report import summarize
     from speakfeed_gui.core.live.session import load_session
 
-    summary = _index(args).find(args.session)
+    index = _index(args)
+    summary = index.find(args.session)
     live = _live(args)
-    session = load_session(summary.path)
+    session = load_session(summary.path, index.keys)
     report = summarize(session, live.targets)
     moments = find_moments(session, live.targets, filler_words=live.filler_words)
     if args.json:

@@ -23,16 +23,21 @@ from speakfeed_gui.ui.workers import Worker
 
 log = logging.getLogger(__name__)
 DISAGREE_BRUSH = QColor(211, 47, 47, 45)
-AUDIO_FILTER = "Audio (*.wav *.flac *.ogg);;All files (*)"
+AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.wav.enc);;All files (*)"
 
 
 def _ab_work(factory: Any, refs: Sequence[str], path: Path) -> Any:
     def work(progress: Any, cancel: Any) -> Any:
-        from speakfeed_gui.core.audio.decode import SAMPLE_RATE, load_audio
+        from speakfeed_gui.core.audio.decode import SAMPLE_RATE, load_audio, resample
         from speakfeed_gui.core.live.ab import ab_compare
+        from speakfeed_gui.core.live.session import ENCRYPTED_AUDIO_SUFFIX, load_recording
 
         progress("loading", 0, 1, path.name)
-        audio = load_audio(path)
+        if path.name.endswith(ENCRYPTED_AUDIO_SUFFIX):  # a session's encrypted recording
+            samples, rate = load_recording(path)
+            audio = resample(samples if samples.ndim == 1 else samples.mean(axis=1), rate, SAMPLE_RATE)
+        else:
+            audio = load_audio(path)
         models = []
         for ref in refs:
             progress("loading", 0, 1, f"model {ref[:8]}")

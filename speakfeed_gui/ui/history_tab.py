@@ -309,6 +309,15 @@ class HistoryTab(QWidget):
             log.warning("%s", exc)
             return dict(DEFAULT_TARGETS)
 
+    def keys(self) -> Any:
+        """Where the key of encrypted sessions is (privacy.key_file, else the OS keyring)."""
+        from speakfeed_gui.core.storage.crypto import KeySource
+
+        try:
+            return KeySource(self.context.factory().config.privacy.key_file)
+        except SpeakFeedError:
+            return KeySource()
+
     def showEvent(self, event: Any) -> None:  # new talks appear when the tab is shown (the cache keeps it cheap)
         super().showEvent(event)
         if not (self.worker is not None and self.worker.running):
@@ -321,7 +330,8 @@ class HistoryTab(QWidget):
         folder = self.sessions_dir
         began = time.perf_counter()
         self.status.setText("Loading sessions…")
-        worker = Worker(lambda progress, cancel: HistoryIndex(folder).load(progress, cancel), name="history",
+        keys = self.keys()
+        worker = Worker(lambda progress, cancel: HistoryIndex(folder, keys).load(progress, cancel), name="history",
                         parent=self)
         worker.finished.connect(lambda result, w=worker: self._on_loaded(w, result, began))
         worker.failed.connect(lambda exc: (self.status.setText("Could not read the sessions"),
@@ -439,7 +449,7 @@ class HistoryTab(QWidget):
             if answer != QMessageBox.StandardButton.Yes:
                 return False
         try:
-            HistoryIndex(self.sessions_dir).delete(summary.path)
+            HistoryIndex(self.sessions_dir, self.keys()).delete(summary.path)
         except SpeakFeedError as exc:
             report_error(exc, title="Delete recording")
             return False

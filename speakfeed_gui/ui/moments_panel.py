@@ -68,6 +68,7 @@ class MomentsPanel(QWidget):
         self.moments: list[Moment] = find_moments(session, targets, filler_words=filler_words)
         self.audio_path = session_audio(session)
         self.player: Any = None
+        self.keys: Any = None  # KeySource of an encrypted recording (None: the OS keyring)
         self.timeline = timeline
         self.bars: dict[str, pg.PlotDataItem] = {}  # one lane per kind of moment
         self.kind_colors: dict[str, str] = {}
@@ -198,8 +199,12 @@ class MomentsPanel(QWidget):
     def _ensure_player(self) -> Any:
         if self.player is None and self.audio_path is not None:
             from speakfeed_gui.core.audio.playback import Player
+            from speakfeed_gui.core.live.session import load_recording
 
-            self.player = Player(self.audio_path)
+            samples, rate = load_recording(self.audio_path, self.keys)  # a .wav, or an encrypted .wav.enc
+            if samples.ndim > 1:
+                samples = samples.mean(axis=1)
+            self.player = Player(samples, rate, name=self.audio_path.name)
             self.slider.setRange(0, int(self.player.duration * SLIDER_STEPS_PER_SECOND))
         return self.player
 

@@ -293,7 +293,9 @@ class ReportDialog(QDialog):
 def open_report(path: str | Path, targets: Mapping[str, tuple[float, float]] | None = None,
                 filler_words: Sequence[str] = (), parent: QWidget | None = None, keys: Any = None) -> ReportDialog:
     """A report window for a session file (SessionError if the file cannot be used); `keys` decrypts it."""
-    return ReportDialog(ReportView(load_session(path, keys), targets, filler_words), parent)
+    view = ReportView(load_session(path, keys), targets, filler_words)
+    view.moments.keys = keys  # an encrypted recording plays with the same key
+    return ReportDialog(view, parent)
 
 
 class SessionsDialog(QDialog):

@@ -42,11 +42,11 @@ def window(t: float, label: str | None = "calm", hop: float = 0.5, **prosody) ->
 
 
 def record(folder: Path, windows: Sequence[dict], *, started_at: str | None = None,
-           audio: np.ndarray | None = None) -> Path:
+           audio: np.ndarray | None = None, cipher=None) -> Path:
     """A closed session of `windows` (and a 16 kHz recording when `audio` is given); its path."""
     with clock(started_at):
         recorder = SessionRecorder(folder, model_info=MODEL_INFO, settings={"hop_seconds": 0.5},
-                                   record_audio=audio is not None, flush_seconds=0.0)
+                                   record_audio=audio is not None, flush_seconds=0.0, cipher=cipher)
         if audio is not None:
             recorder.write_audio(audio)
         for w in windows:

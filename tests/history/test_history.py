@@ -133,3 +133,25 @@ def test_cli_bad_date_is_one_line(three_sessions, capsys):
         main(["--workspace", str(three_sessions.root), "sessions", "trend", "--since", "last week"])
     assert exit_info.value.code == 2
     assert "expected a date as YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_encrypted_sessions_are_summarised_but_never_cached_in_plain_text(tmp_path):
+    from speakfeed_gui.core.storage.crypto import KeySource, key_from_file
+
+    key = tmp_path / "recordings.key"
+    folder = tmp_path / "sessions"
+    record(folder, steady(4, rate=6.5, pause=0.02, pitch=1.5, loud=-20), started_at="2026-11-01T10:00:00.000+00:00",
+           audio=np.zeros(16000, dtype=np.float32), cipher=key_from_file(key, create=True))
+    record(folder, steady(4, rate=4.0, pause=0.2, pitch=4.0, loud=-20), started_at="2026-11-02T10:00:00.000+00:00")
+    index = HistoryIndex(folder, KeySource(key))
+    secret, plain = sorted(index.load(), key=lambda s: s.started_at)
+    assert secret.measures["speaking_rate_sps"] == 6.5 and secret.audio_path.endswith(".wav.enc")
+    cache = json.loads(index.index_path.read_text())
+    assert list(cache["sessions"]) == [Path(plain.path).name]  # the encrypted talk's measures stay private
+    again = HistoryIndex(folder, KeySource(key))
+    assert len(again.load()) == 2 and again.reread == 0  # from memory, decrypted once
+    stranger = HistoryIndex(folder, KeySource(tmp_path / "no-such.key"))
+    assert [s.id for s in stranger.load()] == [plain.id]
+    assert "encrypted and cannot be read" in stranger.skipped[0]
+    removed = index.delete(secret.id)
+    assert {p.name for p in removed} == {Path(secret.path).name, Path(secret.audio_path).name}

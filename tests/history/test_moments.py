@@ -83,7 +83,7 @@ def test_player_plays_a_recording_from_a_moment_through_the_sound_server(tmp_pat
 
     sf.write(str(path), audio, 16000, subtype="PCM_16")
     done = []
-    player = Player(path, on_finished=lambda: done.append(True))
+    player = Player.from_file(path, on_finished=lambda: done.append(True))
     assert player.duration == pytest.approx(audio.size / 16000)
     monitor = subprocess.Popen(["parec", "--device=vsink.monitor", "--format=s16le", "--rate=16000", "--channels=1",
                                 "--latency-msec=20"], stdout=subprocess.PIPE)
@@ -112,11 +112,11 @@ def test_player_errors_are_one_line(tmp_path):
     broken = tmp_path / "talk.wav"
     broken.write_bytes(b"RIFF, but not really")
     with pytest.raises(AudioError, match="talk.wav: not a readable audio file"):
-        Player(broken)
+        Player.from_file(broken)
     import soundfile as sf
 
     sf.write(str(broken), np.zeros(1600, dtype=np.float32), 16000)
-    player = Player(broken, device=10_000)  # no such output device
+    player = Player.from_file(broken, device=10_000)  # no such output device
     with pytest.raises(DeviceError, match="cannot play talk.wav: no usable audio output") as info:
         player.play()
     assert "\n" not in str(info.value) and not player.playing

@@ -1,4 +1,4 @@
-"""Play a session's recording from any second: a PortAudio output callback over a numpy array.
+"""Play a recording from any second: a PortAudio output callback over a numpy array.
 
 Qt Multimedia is not part of PySide6-Essentials, so the report's play/seek control and its
 "play this moment" jumps use sounddevice (already needed for capture). The callback only
@@ -21,27 +21,34 @@ from speakfeed_gui.core.errors import AudioError, DeviceError, SpeakFeedError
 
 log = logging.getLogger(__name__)
 
-PLAYBACK_RATE = 16_000  # sessions record at 16 kHz; other files are resampled on load
+PLAYBACK_RATE = 16_000  # sessions record at 16 kHz; from_file resamples other files to it
 
 
 class Player:
     """One recording, one output stream at a time; play(from) / pause() / seek() / stop()."""
 
-    def __init__(self, path: str | Path, *, device: Any = None,
-                 on_finished: Callable[[], None] | None = None) -> None:
-        self.path = Path(path)
-        try:
-            self.audio = load_audio(self.path, PLAYBACK_RATE)
-        except SpeakFeedError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any decoder failure is one line about the file
-            raise AudioError(f"{self.path}: cannot read the recording ({exc.__class__.__name__}: {exc})") from None
-        self.rate = PLAYBACK_RATE
+    def __init__(self, audio: np.ndarray, rate: int = PLAYBACK_RATE, *, name: str = "the recording",
+                 device: Any = None, on_finished: Callable[[], None] | None = None) -> None:
+        self.audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
+        self.rate = int(rate)
+        self.name = name
         self.device = device
         self.on_finished = on_finished
         self._pos = 0
         self._lock = threading.Lock()
         self._stream: Any = None
+
+    @classmethod
+    def from_file(cls, path: str | Path, **kwargs: Any) -> "Player":
+        """A player of any audio file soundfile reads (mono, 16 kHz)."""
+        path = Path(path)
+        try:
+            audio = load_audio(path, PLAYBACK_RATE)
+        except SpeakFeedError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any decoder failure is one line about the file
+            raise AudioError(f"{path}: cannot read the recording ({exc.__class__.__name__}: {exc})") from None
+        return cls(audio, PLAYBACK_RATE, name=path.name, **kwargs)
 
     @property
     def duration(self) -> float:
@@ -76,7 +83,7 @@ class Player:
             self._stream.start()
         except Exception as exc:  # noqa: BLE001 - PortAudio errors become one line
             self._stream = None
-            raise DeviceError(f"cannot play {self.path.name}: no usable audio output ({exc})") from None
+            raise DeviceError(f"cannot play {self.name}: no usable audio output ({exc})") from None
 
     def _callback(self, outdata: np.ndarray, frames: int, _time: Any, _status: Any) -> None:
         with self._lock:

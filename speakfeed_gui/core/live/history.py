@@ -19,9 +19,10 @@ from typing import Any, Iterable, Mapping
 
 from speakfeed_gui.core.errors import SessionError, SpeakFeedError
 from speakfeed_gui.core.live.report import summarize
-from speakfeed_gui.core.live.session import JOURNAL_SUFFIX, PREFIX, load_session
+from speakfeed_gui.core.live.session import ENCRYPTED_AUDIO_SUFFIX, JOURNAL_SUFFIX, PREFIX, load_session
 from speakfeed_gui.core.progress import CancelToken, ProgressCallback, check_cancel, no_progress
 from speakfeed_gui.core.storage.atomic import atomic_write_json, read_json
+from speakfeed_gui.core.storage.crypto import KeySource, is_encrypted
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,9 @@ MEASURES = ("speaking_rate_sps", "words_per_minute", "pause_share", "pitch_varia
             "loudness_dbfs", "filler_per_minute")
 LOWER_IS_BETTER = frozenset({"filler_per_minute"})  # a best here is the fewest, not the middle of the band
 INDEX_NAME = ".history_index.json"
+# Summaries of encrypted sessions never go to the plain-text cache file: they are kept in memory
+# only (path -> (stamp, summary)), so the app re-decrypts each one once per run, not per look.
+_PRIVATE: dict[tuple[str, str], tuple[list[int], "SessionSummary"]] = {}
 INDEX_VERSION = 1  # bump when SessionSummary changes: old caches are then rebuilt
 
 
@@ -122,8 +126,10 @@ def _stamp(path: Path) -> list[int]:
 class HistoryIndex:
     """Summaries of every readable session in a folder, cached by file mtime/size."""
 
-    def __init__(self, sessions_dir: str | Path) -> None:
+    def __init__(self, sessions_dir: str | Path, keys: KeySource | None = None) -> None:
+        """`keys` decrypts encrypted sessions (privacy.key_file; None: the OS keyring)."""
         self.dir = Path(sessions_dir)
+        self.keys = keys
         self.index_path = self.dir / INDEX_NAME
         self.skipped: list[str] = []  # one line per unreadable session of the last load
         self.reread = 0  # sessions read from disk (not the cache) by the last load
@@ -147,12 +153,17 @@ class HistoryIndex:
         fresh: dict[str, Any] = {}
         summaries: list[SessionSummary] = []
         self.skipped, self.reread = [], 0
+        keys = self.keys or KeySource()  # one key look-up for all encrypted sessions
         for n, path in enumerate(paths):
             check_cancel(cancel)
             stamp = _stamp(path)
-            hit = cached.get(path.name)
+            private = is_encrypted(path)
+            secret = (str(path), str(keys.key_file))  # a summary is only given back with the same key
+            hit = _PRIVATE.get(secret) if private else cached.get(path.name)
             summary = None
-            if isinstance(hit, dict) and hit.get("stamp") == stamp:
+            if private and hit is not None and hit[0] == stamp:
+                summary = hit[1]
+            elif isinstance(hit, dict) and hit.get("stamp") == stamp:
                 try:
                     summary = SessionSummary(**hit["summary"])
                 except (TypeError, KeyError):
@@ -163,13 +174,16 @@ class HistoryIndex:
                 summary.audio_path = str(audio) if audio is not None and audio.is_file() else None
             if summary is None:
                 try:
-                    summary = summarize_session(load_session(path))
+                    summary = summarize_session(load_session(path, keys))
                 except SessionError as exc:
                     log.warning("history: skipping %s", exc)
                     self.skipped.append(str(exc))
                     continue
                 self.reread += 1
-            fresh[path.name] = {"stamp": stamp, "summary": summary.to_dict()}
+            if private:
+                _PRIVATE[secret] = (stamp, summary)
+            else:
+                fresh[path.name] = {"stamp": stamp, "summary": summary.to_dict()}
             summaries.append(summary)
             progress("history", n + 1, len(paths), path.name)
         if fresh.keys() != cached.keys() or self.reread:
@@ -199,11 +213,11 @@ class HistoryIndex:
         path = Path(summary.path)
         doomed = [path, path.with_suffix(JOURNAL_SUFFIX)]
         try:
-            audio = load_session(path).get("audio_file")
+            audio = load_session(path, self.keys).get("audio_file")
         except SessionError:
             audio = None
         doomed += [path.parent / Path(str(audio)).name] if audio else []
-        doomed.append(path.with_suffix(".wav"))
+        doomed += [path.with_suffix(".wav"), path.with_suffix(ENCRYPTED_AUDIO_SUFFIX)]
         removed = []
         for p in dict.fromkeys(doomed):
             try:
