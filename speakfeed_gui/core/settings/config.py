@@ -57,6 +57,7 @@ class LiveSettings:
     smoothing: float = 0.5
     vad: str = "auto"
     asr_model: str | None = None
+    transcribe: bool = True  # speech recognition beside any live model (words per minute, fillers)
     filler_words: tuple[str, ...] = ("um", "uh", "like", "you know")
     targets: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
@@ -196,6 +197,7 @@ def _read_live(reader: _Reader, raw: Any) -> LiveSettings:
         smoothing=reader.get(data, "smoothing", "live", "fraction", 0.5),
         vad=vad,
         asr_model=reader.get(data, "asr_model", "live", "str", None),
+        transcribe=reader.get(data, "transcribe", "live", "bool", True),
         filler_words=tuple(w.lower() for w in fillers),
         targets=_read_targets(reader, data.get("targets")),
     )
