@@ -91,6 +91,7 @@ class SessionRecorder:
             "skipped_windows": 0,
             "windows_file": self.journal_path.name,
             "windows": [],
+            "transcript": [],
         }
         try:
             self._journal = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o666)
@@ -124,6 +125,12 @@ class SessionRecorder:
             self.document["duration_seconds"] = max(self.document["duration_seconds"], float(data.get("t_end") or 0.0))
             if time.monotonic() - self._last_flush >= self.flush_seconds:
                 self._flush()
+
+    def set_transcript(self, segments: list[Any]) -> None:
+        """The session's speech segments with their timed words (written when the session closes)."""
+        with self._lock:
+            if not self.closed:
+                self.document["transcript"] = [s.to_dict() if hasattr(s, "to_dict") else dict(s) for s in segments]
 
     def write_audio(self, samples: np.ndarray) -> None:
         """Append raw samples (at `sample_rate`) to the recording."""
