@@ -171,10 +171,20 @@ class LiveRunner:
                 return
 
     def close(self) -> None:
-        """Stop analysing and capturing; the session file closes with its transcript."""
+        """Stop analysing and capturing (the session file closes with its transcript); give torch its threads back."""
+        self.stop()
+        self.restore_threads()
+
+    def stop(self) -> None:
+        """Stop analysing and capturing; may wait for the recogniser's last words, so a GUI calls it in a worker."""
         self.analyzer.stop()
         self.capture.stop()
+
+    def restore_threads(self) -> None:
+        """Torch's thread count as before the session; call it from the thread that started the runner
+        (with OpenMP the count belongs to the calling thread)."""
         limit_torch_threads(self.torch_threads)
+        self.torch_threads = None
 
     def report(self) -> SessionReport:
         """The report of this session (after `close`)."""
