@@ -135,9 +135,12 @@ class LiveRunner:
                     samples = capture.ring.read_range(origin + round(start * rate), origin + round(end * rate))
                     return resample(samples, rate, SAMPLE_RATE)
 
-                transcription = LiveTranscription(
-                    prepared.transcriber, audio_between, on_segment=lambda s: post("transcript", s),
-                    on_error=lambda message: post("error", message))
+                def heard(segment: Any) -> None:
+                    session.add_transcript(segment)  # journaled at once: a crash keeps the words so far
+                    post("transcript", segment)
+
+                transcription = LiveTranscription(prepared.transcriber, audio_between, on_segment=heard,
+                                                  on_error=lambda message: post("error", message))
             analyzer = LiveAnalyzer(
                 capture, prepared.model, config.live, session=_SessionTap(session, transcription), vad=prepared.vad,
                 transcriber=prepared.transcriber, on_result=lambda result: post("result", result),
