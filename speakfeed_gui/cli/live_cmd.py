@@ -157,6 +157,10 @@ def run_live(args: argparse.Namespace) -> int:
     stats = compute_stats(run.analyzer.compute_ms)
     print(f"analysis: median {stats['median_ms']:.0f} ms per window, {run.analyzer.skipped} windows skipped, "
           f"{capture.overflows} input overflows", file=sys.stderr)
+    if run.transcription is not None:
+        heard = run.transcription.compute_seconds
+        print(f"speech recognition: {len(heard)} segments, {sum(a for a, _ in heard):.1f} s of speech in "
+              f"{sum(t for _, t in heard):.1f} s", file=sys.stderr)
     _print_report(run.report())
     if capture.error:
         raise DeviceError(capture.error)

@@ -214,3 +214,5 @@ def test_live_in_the_terminal_transcribes_what_the_microphone_hears(virtual_mic,
     assert "per minute" in words
     [session] = list_sessions(workspace.sessions_dir)
     assert load_session(session["path"])["transcript"]
+    [recognition] = [line for line in err.splitlines() if line.startswith("speech recognition: ")]
+    print(recognition)  # the figure the report quotes
