@@ -1,16 +1,16 @@
 """`speakfeed analyze` (a recording, offline) and `speakfeed live` (the microphone, in the terminal).
 
-Both run the same windows as the Live Feedback tab, write a session file into the workspace's
-pipeline_results/ folder and print the end-of-session report.
+Both go through the core live runner the Live Feedback tab uses (the same model, voice detector,
+speech recogniser, warm-up and torch threads), write a session file into the workspace's
+pipeline_results/ folder and print the end-of-session report, words per minute included.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,63 +37,63 @@ def _common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="configured model name, registry id or alias (default: default_model)")
     p.add_argument("--out", help="folder for the session file (default: the workspace's pipeline_results/)")
     p.add_argument("--vad", choices=("auto", "silero", "energy"), help="voice activity detector (default: live.vad)")
+    p.add_argument("--no-transcribe", action="store_true",
+                   help="no speech recognition beside the model (as live.transcribe: false)")
 
 
-def _setup(args: argparse.Namespace, sample_rate: int, *, record: bool = False, source: str | None = None):
-    """Model, live settings and a SessionRecorder from the workspace configuration."""
-    from speakfeed_gui.core.live.session import SessionRecorder, recorder_cipher
+def _prepare(args: argparse.Namespace):
+    """The configuration with the command's overrides, the loaded and warmed-up analysis, the sessions folder."""
+    from speakfeed_gui.cli.common import TerminalProgress
+    from speakfeed_gui.core.live.runner import prepare_analysis
 
     factory = factory_from(args)
-    model = factory.resolve(args.model).load()
-    settings = factory.config.live
+    config = factory.config
+    live = config.live
     if args.vad:
-        settings = replace(settings, vad=args.vad)
-    sessions_dir = Path(args.out) if args.out else workspace_from(args).sessions_dir
-    recorder = SessionRecorder(
-        sessions_dir,
-        model_info=model.get_model_info(),
-        settings=asdict(settings),
-        add_timestamps=factory.config.inference.add_timestamps,
-        record_audio=record,
-        sample_rate=sample_rate,
-        source=source,
-        cipher=recorder_cipher(factory.config.privacy),
-    )
-    return model, settings, recorder
+        live = replace(live, vad=args.vad)
+    if args.no_transcribe:
+        live = replace(live, transcribe=False)
+    config = replace(config, live=live)
+    workspace = workspace_from(args)
+    model = factory.resolve(args.model)
+    prepared = prepare_analysis(model, live, workspace)(TerminalProgress(), None)
+    sessions_dir = Path(args.out) if args.out else workspace.sessions_dir
+    return config, prepared, sessions_dir
 
 
-def _print_report(recorder: Any, settings: Any, as_json: bool = False) -> None:
-    from speakfeed_gui.core.live.report import summarize
-
-    report = summarize(recorder.document, settings.targets)
-    report.path = str(recorder.path)
+def _print_report(report: Any, as_json: bool = False) -> None:
     if as_json:
         print_json(report.to_dict())
         return
-    print(f"session: {recorder.path}  ({report.status})")
+    print(f"session: {report.path}  ({report.status})")
     print(f"duration {report.duration_seconds:.1f} s, speech {report.speech_seconds:.1f} s, "
           f"{report.speech_windows}/{report.windows} windows with speech")
     if report.emotion_share:
         print("emotions: " + ", ".join(f"{k} {v:.0%}" for k, v in report.emotion_share.items()))
     rows = [(k, "-" if v is None else v, report.prosody_status.get(k) or "") for k, v in report.prosody.items()]
-    print_table(["measure", "median", "target"], rows)
+    print_table(["measure", "value", "target"], rows)
+    if report.words:
+        words = report.words
+        fillers = ", ".join(f"{k} {v}" for k, v in words["fillers"].items()) or "none"
+        print(f"words: {words['word_count']} in {words['speech_seconds']:.1f} s, "
+              f"{words['words_per_minute']:.0f} per minute; fillers: {fillers}")
+        repeated = {**words["repeats"]["immediate"], **words["repeats"]["phrases"]}
+        if repeated:
+            print("repeated: " + ", ".join(f"\"{k}\" {v}x" for k, v in repeated.items()))
+        print(f"transcript: {report.transcript}")
     for note in report.observations:
         print(f"- {note}")
 
 
 def run_analyze(args: argparse.Namespace) -> int:
     from speakfeed_gui.core.audio.decode import SAMPLE_RATE, load_audio
-    from speakfeed_gui.core.live.analyzer import analyze_array
+    from speakfeed_gui.core.live.runner import analyze_recording, session_report
 
     audio = load_audio(args.file)
-    model, settings, recorder = _setup(args, SAMPLE_RATE, source=str(Path(args.file).resolve()))
-    try:
-        analyze_array(audio, SAMPLE_RATE, model, settings, on_result=recorder.append)
-    except BaseException as exc:
-        recorder.close("error", message=f"{exc.__class__.__name__}: {exc}")
-        raise
-    recorder.close("completed")
-    _print_report(recorder, settings, args.json)
+    config, prepared, sessions_dir = _prepare(args)
+    recorder = analyze_recording(prepared, config, audio, SAMPLE_RATE, sessions_dir,
+                                 source=str(Path(args.file).resolve()))
+    _print_report(session_report(recorder.document, config.live, recorder.path), args.json)
     return 0
 
 
@@ -120,48 +120,48 @@ def _list_devices() -> int:
     return 0
 
 
+def _print_message(kind: str, item: Any) -> None:
+    """The runner's messages as terminal lines (from its worker threads)."""
+    if kind == "result":
+        print(format_result(item), flush=True)
+    elif kind == "transcript":
+        print(f"{item.start:7.1f}s  > {item.text}", flush=True)
+    else:
+        print(f"speakfeed: {item}", file=sys.stderr, flush=True)
+
+
 def run_live(args: argparse.Namespace) -> int:
     from speakfeed_gui.core.audio.capture import AudioCapture
     from speakfeed_gui.core.errors import DeviceError
-    from speakfeed_gui.core.live.analyzer import LiveAnalyzer, compute_stats
+    from speakfeed_gui.core.live.analyzer import compute_stats
+    from speakfeed_gui.core.live.runner import LiveRunner
 
     if args.list_devices:
         return _list_devices()
-    # as in the Live tab, torch (silero VAD, transformers) runs on one thread: its small per-window
-    # ops stall for tens of ms on several threads of a busy machine; read when torch is first imported
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    capture = AudioCapture(args.device)
-    capture.start()
+    capture = AudioCapture(args.device)  # finds the device before loading the model: no device is one line, at once
+    config, prepared, sessions_dir = _prepare(args)
+    capture.start()  # listening starts when the analysis is ready, as in the Live tab
+    run = LiveRunner.start(prepared, config, sessions_dir, capture=capture, record_audio=args.record,
+                           on_message=_print_message)
+    print(f"listening on {capture.device.label} at {capture.samplerate} Hz with {prepared.model.name}; "
+          "Ctrl-C stops", file=sys.stderr)
     try:
-        model, settings, recorder = _setup(args, capture.samplerate, record=args.record, source=capture.device.label)
-        analyzer = LiveAnalyzer(
-            capture,
-            model,
-            settings,
-            on_result=lambda r: print(format_result(r), flush=True),
-            on_error=lambda message: print(f"speakfeed: {message}", file=sys.stderr, flush=True),
-            session=recorder,
-        )
-        print(f"listening on {capture.device.label} at {capture.samplerate} Hz with {model.name}; Ctrl-C stops",
-              file=sys.stderr)
-        analyzer.start()
-        try:
-            origin = capture.ring.total_written
-            while analyzer.running:
-                heard = (capture.ring.total_written - origin) / capture.samplerate
-                if args.seconds is not None and heard >= args.seconds:
-                    break
-                time.sleep(0.05)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            analyzer.stop()
+        while run.analyzer.running:
+            if args.seconds is not None and run.elapsed() >= args.seconds:
+                break
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        pass
     finally:
-        capture.stop()
-    stats = compute_stats(analyzer.compute_ms)
-    print(f"analysis: median {stats['median_ms']:.0f} ms per window, {analyzer.skipped} windows skipped, "
+        run.close()
+    stats = compute_stats(run.analyzer.compute_ms)
+    print(f"analysis: median {stats['median_ms']:.0f} ms per window, {run.analyzer.skipped} windows skipped, "
           f"{capture.overflows} input overflows", file=sys.stderr)
-    _print_report(recorder, settings)
+    if run.transcription is not None:
+        heard = run.transcription.compute_seconds
+        print(f"speech recognition: {len(heard)} segments, {sum(a for a, _ in heard):.1f} s of speech in "
+              f"{sum(t for _, t in heard):.1f} s", file=sys.stderr)
+    _print_report(run.report())
     if capture.error:
         raise DeviceError(capture.error)
     return 0

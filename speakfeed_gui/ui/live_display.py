@@ -1,5 +1,5 @@
 """What the Live Feedback tab shows of a running session: current emotion, timeline, pitch and level,
-delivery cards and (text models) the transcript.
+delivery cards and the transcript (from the speech recogniser beside the model, or a text model's windows).
 
 Fed by the tab's GUI timer: `add_result` for each analysed window (cheap appends), then one
 `show_latest` per tick that redraws. Keeps only what the cards and plots show, so memory stays flat
@@ -17,9 +17,10 @@ from PySide6.QtWidgets import QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
 
 from speakfeed_gui.core.live.analyzer import WindowResult
 from speakfeed_gui.core.live.preparation import recent_medians
+from speakfeed_gui.core.live.transcript import TranscriptLog, TranscriptSegment
 from speakfeed_gui.ui.live_plots import EmotionPanel, EmotionTimeline, PitchLevelPlot
 from speakfeed_gui.ui.plot_style import label_colors
-from speakfeed_gui.ui.prosody_cards import ProsodyCards, TranscriptLog
+from speakfeed_gui.ui.prosody_cards import ProsodyCards
 
 CARD_SECONDS = 10.0  # cards show the median of the speech windows of the last 10 s
 TRANSCRIPT_SECONDS = 30.0  # words / fillers per minute over the last 30 s of transcript
@@ -38,7 +39,9 @@ class LiveDisplay(QWidget):
         self.results_shown = 0
         self.speech: collections.deque[WindowResult] = collections.deque()
         self.transcript_log = TranscriptLog(keep_seconds=TRANSCRIPT_SECONDS)
-        self.text_mode = False
+        self.card_values: dict[str, Any] = {}  # speech medians last shown
+        self.text_mode = False  # words shown: transcript and the words cards
+        self.transcribing = False  # words come as speech segments (else from a text model's windows)
         self.filler_words: tuple[str, ...] = ()
 
         self.panel = EmotionPanel()
@@ -68,12 +71,17 @@ class LiveDisplay(QWidget):
         layout.addWidget(self.cards)
         layout.addWidget(self.transcript)
 
-    def reset(self, model: Any, live: Any) -> None:
-        """Start over for a new session of this model with these live settings."""
+    def reset(self, model: Any, live: Any, transcribing: bool = False) -> None:
+        """Start over for a new session of this model with these live settings.
+
+        `transcribing`: a speech recogniser runs beside the model and sends segments (`add_transcript`).
+        """
         self.results_shown = 0
         self.speech.clear()
+        self.card_values = {}
         self.transcript_log = TranscriptLog(keep_seconds=TRANSCRIPT_SECONDS)
-        self.text_mode = model.input_kind == "text"
+        self.transcribing = transcribing
+        self.text_mode = transcribing or model.input_kind == "text"
         self.filler_words = tuple(live.filler_words)
         self.timeline.hop = live.hop_seconds
         self.timeline.set_labels(model.labels)
@@ -97,8 +105,16 @@ class LiveDisplay(QWidget):
             self.speech.append(result)
         while self.speech and self.speech[0].t_end < result.t_end - CARD_SECONDS:  # older than the cards show
             self.speech.popleft()
+        if self.transcribing:
+            return
         if self.transcript_log.add(result.t_start, result.t_end, result.transcript) and result.transcript:
             self.transcript.appendPlainText(f"[{clock(result.t_start)}] {result.transcript}")
+
+    def add_transcript(self, segment: TranscriptSegment) -> None:
+        """One transcribed speech segment: it scrolls into the transcript and counts for the words cards."""
+        if self.transcript_log.add(segment.start, segment.end, segment.text):
+            self.transcript.appendPlainText(f"[{clock(segment.start)}] {segment.text}")
+            self._show_cards(segment.end)
 
     def show_latest(self, latest: WindowResult) -> None:
         """Redraw after a batch of results; the cards follow speech only."""
@@ -114,7 +130,16 @@ class LiveDisplay(QWidget):
         self.pitch_level.redraw(now)
 
     def _update_cards(self, now: float) -> None:
-        values: dict[str, Any] = recent_medians(self.speech, now - CARD_SECONDS)
+        self.card_values = recent_medians(self.speech, now - CARD_SECONDS)
+        self._show_cards(now)
+
+    def _show_cards(self, now: float) -> None:
+        """The last speech medians with the words measures of the last TRANSCRIPT_SECONDS before `now`.
+
+        A transcript segment may arrive seconds after its speech (the recogniser is slower on a
+        busy machine), so the words cards update on its arrival too, not only with speech windows.
+        """
+        values: dict[str, Any] = dict(self.card_values)
         if self.text_mode:
             values.update(self.transcript_log.metrics(self.filler_words, since=now - TRANSCRIPT_SECONDS))
         self.cards.update_values(values)

@@ -1,9 +1,11 @@
 """Live Feedback tab: pick a model and a microphone, press Start, see emotion and delivery live.
 
-A thin Qt layer over core/live (friture's layout): the PortAudio callback only fills the
-capture's ring buffer, `LiveAnalyzer` analyses windows in its own thread and puts results on a
-thread-safe queue, and a ~30 fps QTimer on the GUI thread drains the queue, reads the level
-meter and redraws. Loading the model, the voice detector and the pitch tracker runs in a Worker.
+A thin Qt layer over the core live runner (friture's layout), which `speakfeed live` uses too:
+the PortAudio callback only fills the capture's ring buffer, the analyzer and the speech
+recogniser work in their own threads and put results and transcript segments on a thread-safe
+queue, and a ~30 fps QTimer on the GUI thread drains the queue, reads the level meter and
+redraws. Loading the model, the voice detector and the recogniser runs in a Worker, and so does
+Stop (the recogniser finishes the last words before the session file closes).
 A lost device or a failing model shows a banner in the tab; the session so far is always saved.
 This module runs the session; live_controls.py is the top row, live_display.py what is shown.
 """
@@ -23,17 +25,17 @@ from PySide6.QtWidgets import QProgressBar, QVBoxLayout, QWidget
 
 from speakfeed_gui.core.errors import SpeakFeedError
 from speakfeed_gui.core.live.analyzer import WindowResult
-from speakfeed_gui.core.live.preparation import Prepared, prepare_analysis
+from speakfeed_gui.core.live.runner import Prepared, prepare_analysis
 from speakfeed_gui.ui.banner import Banner
 from speakfeed_gui.ui.context import AppContext
 from speakfeed_gui.ui.live_controls import LiveControls
 from speakfeed_gui.ui.live_display import LiveDisplay, clock
-from speakfeed_gui.ui.live_run import LiveRun
+from speakfeed_gui.ui.live_run import LiveRunner, open_run
 from speakfeed_gui.ui.report_view import ReportDialog, ReportView, SessionsDialog, open_report
 from speakfeed_gui.ui.workers import Worker
 
 log = logging.getLogger(__name__)
-IDLE, LOADING, RUNNING = "idle", "loading", "running"
+IDLE, LOADING, RUNNING, STOPPING = "idle", "loading", "running", "stopping"
 TICK_MS = 33  # ~30 fps: level meter, queue drain, redraw
 DEVICE_KEY = "live/device"
 
@@ -47,7 +49,7 @@ class LiveTab(QWidget):
         super().__init__(parent)
         self.context = context
         self.state = IDLE
-        self._run: LiveRun | None = None
+        self._run: LiveRunner | None = None
         self._worker: Worker | None = None
         self._scanned = False
         self.last_session_path: Path | None = None
@@ -161,12 +163,6 @@ class LiveTab(QWidget):
             self.show_banner(f"Cannot use the model: {exc}")
             return
         live = factory.config.live
-        if model.input_kind == "text" and not live.asr_model:
-            self.show_banner(
-                f"Model {model.name} classifies text, so live speech must be transcribed first: set live.asr_model "
-                f"in {factory.config.path} to a speech recogniser (a Hugging Face hub id, a local folder or a .nemo "
-                "file), or choose an audio model.")
-            return
         self._set_state(LOADING)
         worker = Worker(prepare_analysis(model, live, self.context.workspace), name="live model")
         worker.progress.connect(self._on_progress)
@@ -198,21 +194,21 @@ class LiveTab(QWidget):
         self._worker = None
         config = self.context.factory().config
         try:
-            run = LiveRun.open(prepared, self.device_picker.current_device(), self.device_picker.devices, config,
-                               self.context.workspace.sessions_dir, record_audio=self.record_box.isChecked())
+            run = open_run(prepared, self.device_picker.current_device(), self.device_picker.devices, config,
+                           self.context.workspace.sessions_dir, record_audio=self.record_box.isChecked())
         except SpeakFeedError as exc:
             self._set_state(IDLE)
             self.show_banner(str(exc))
             return
         self.tick_seconds.clear()
-        self.display.reset(prepared.model, config.live)
+        self.display.reset(prepared.model, config.live, transcribing=run.transcription is not None)
         self._run = run
         self._set_state(RUNNING)
         self.timer.start()
         self.session_started.emit(str(run.session.path))
 
     def stop(self) -> None:
-        """Cancel loading, or end the session (saved as completed) and show its report."""
+        """Cancel loading, or end the session (saved as completed, off the GUI thread) and show its report."""
         if self.state == LOADING:
             if self._worker is not None:
                 self._worker.cancel()
@@ -222,18 +218,33 @@ class LiveTab(QWidget):
             self._end_session()
 
     def shutdown(self) -> None:
-        """Stop everything without showing a report (window closing, app quitting)."""
+        """Stop everything without showing a report (window closing, app quitting), waiting here."""
         if self._run is not None:
-            self._end_session(show_report=False)
+            run, self._run = self._run, None
+            self.timer.stop()
+            run.close()
+            self._session_closed(run, show_report=False)
         elif self.state == LOADING:
             self.stop()
 
-    def _end_session(self, show_report: bool = True) -> None:
+    def _end_session(self) -> None:
+        """Stop the runner in a Worker: the recogniser may need a second for the last words."""
         run, self._run = self._run, None
         self.timer.stop()
         if run is None:
             return
-        run.close()
+        self._set_state(STOPPING)
+        worker = Worker(lambda _progress, _cancel: run.stop(), name="live stop", parent=self)
+        worker.finished.connect(lambda _result: self._session_closed(run))
+        worker.failed.connect(lambda exc: self._session_closed(run, problem=exc))
+        self.context.track(worker, "Saving the live session")
+        worker.start()
+
+    def _session_closed(self, run: LiveRunner, show_report: bool = True, problem: BaseException | None = None) -> None:
+        if problem is not None:
+            log.error("stopping the live session failed", exc_info=problem)
+            self.show_banner(f"Stopping the session failed: {type(problem).__name__}: {problem}")
+        run.restore_threads()
         self._drain(run)
         self._set_state(IDLE)
         self.last_session_path = run.session.path
@@ -241,7 +252,7 @@ class LiveTab(QWidget):
             self.show_banner(
                 f"Microphone lost: {run.capture.error or 'the device stopped'}. The session so far was saved as "
                 f"{run.session.path.name} (status: device lost). Check the microphone, press Refresh, then Start.")
-        elif self.banner_kind != "warning":  # keep a model problem in view
+        elif problem is None and self.banner_kind != "warning":  # keep a model problem in view
             self.show_banner(f"Session saved as {run.session.path.name} ({run.session.window_count} windows); "
                              "Sessions… reopens it.", "info")
         if show_report:
@@ -251,7 +262,8 @@ class LiveTab(QWidget):
 
     def _set_state(self, state: str) -> None:
         self.state = state
-        self.start_button.setText({IDLE: "Start", LOADING: "Cancel", RUNNING: "Stop"}[state])
+        self.start_button.setText({IDLE: "Start", LOADING: "Cancel", RUNNING: "Stop", STOPPING: "Stopping…"}[state])
+        self.start_button.setEnabled(state != STOPPING)
         self.controls.set_locked(state != IDLE)
         self.progress.setVisible(state == LOADING)
         if state == LOADING:
@@ -276,12 +288,14 @@ class LiveTab(QWidget):
         if run.ended_by_itself:  # the device was lost
             self._end_session()
 
-    def _drain(self, run: LiveRun) -> None:
+    def _drain(self, run: LiveRunner) -> None:
         latest: WindowResult | None = None
         for kind, item in run.pending():
             if kind == "result":
                 self.display.add_result(item)
                 latest = item
+            elif kind == "transcript":
+                self.display.add_transcript(item)
             else:
                 run.errors += 1
                 more = f" ({run.errors} problems in this session; analysis goes on)" if run.errors > 1 else ""

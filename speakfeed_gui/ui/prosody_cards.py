@@ -1,13 +1,11 @@
 """Delivery cards: each measure with its value, its target band and an ok / low / high colour.
 
 `METRICS` names, units and formats every measure once; the session report uses it too.
-`TranscriptLog` keeps the transcript of non-overlapping windows (live windows overlap, so
-appending every window's text would repeat words) and turns it into words and fillers per minute.
+`TranscriptLog` (core/live/transcript.py, re-exported here) keeps the transcript without overlaps.
 """
 
 from __future__ import annotations
 
-import collections
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -15,7 +13,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from speakfeed_gui.core.live.prosody import band_status
-from speakfeed_gui.core.live.transcript import transcript_metrics
+from speakfeed_gui.core.live.transcript import TranscriptLog
+
+__all__ = ["CARDS", "METRICS", "TEXT_METRICS", "ProsodyCards", "TranscriptLog"]
 
 STATUS_COLORS = {"ok": "#2e7d32", "low": "#b26a00", "high": "#c62828"}
 STATUS_TINTS = {"ok": "#eef7ee", "low": "#fff6e5", "high": "#fdecea"}
@@ -83,40 +83,6 @@ CARDS = (
 def worst(statuses: Iterable[str | None]) -> str | None:
     """The status a card is tinted with: any low/high beats ok, ok beats unknown."""
     return max(statuses, key=lambda s: _SEVERITY.get(s, 0), default=None)
-
-
-class TranscriptLog:
-    """Transcript segments of windows that do not overlap the previous kept one.
-
-    `keep_seconds` (live use) forgets segments that ended that long before the newest one, so a long
-    session does not accumulate its whole transcript; None (a report) keeps everything.
-    """
-
-    def __init__(self, keep_seconds: float | None = None) -> None:
-        self.segments: collections.deque[tuple[float, float, str]] = collections.deque()
-        self.keep_seconds = keep_seconds
-
-    def add(self, t_start: float, t_end: float, text: str | None) -> bool:
-        """Keep the window's text if it starts where the last kept window ended (or later)."""
-        if text is None or (self.segments and t_start < self.segments[-1][1] - 1e-6):
-            return False
-        self.segments.append((float(t_start), float(t_end), text.strip()))
-        if self.keep_seconds is not None:
-            while self.segments[0][1] < t_end - self.keep_seconds:
-                self.segments.popleft()
-        return True
-
-    def metrics(self, filler_words: Sequence[str], since: float | None = None) -> dict[str, float]:
-        """transcript_metrics over the kept segments (those ending after `since`, when given)."""
-        chosen = [s for s in self.segments if since is None or s[1] > since]
-        return transcript_metrics(chosen, filler_words)
-
-    @classmethod
-    def from_windows(cls, windows: Iterable[Mapping[str, Any]]) -> "TranscriptLog":
-        log = cls()
-        for w in sorted(windows, key=lambda w: w["t_start"]):
-            log.add(w["t_start"], w["t_end"], w.get("transcript"))
-        return log
 
 
 def restyle(widget: QWidget, sheet: str) -> None:

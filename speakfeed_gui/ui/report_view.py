@@ -7,7 +7,7 @@ CSV (core/live/report.py) or a PNG of the rendered report (QWidget.grab()).
 
 from __future__ import annotations
 
-import copy
+import html
 import logging
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -33,13 +33,12 @@ from PySide6.QtWidgets import (
 from speakfeed_gui.core.errors import SpeakFeedError
 from speakfeed_gui.core.live.report import SessionReport, export_csv, export_json, summarize
 from speakfeed_gui.core.live.session import list_sessions, load_session
-from speakfeed_gui.core.live.transcript import transcript_metrics
 from speakfeed_gui.core.settings.config import DEFAULT_TARGETS
 from speakfeed_gui.ui.error_dialog import report_error
 from speakfeed_gui.ui.live_plots import EmotionTimeline
 from speakfeed_gui.ui.moments_panel import MomentsPanel
 from speakfeed_gui.ui.plot_style import AXIS_TEXT, label_colors, style_plot
-from speakfeed_gui.ui.prosody_cards import METRICS, STATUS_COLORS, TEXT_METRICS, TranscriptLog
+from speakfeed_gui.ui.prosody_cards import METRICS, STATUS_COLORS, TEXT_METRICS
 
 log = logging.getLogger(__name__)
 OTHER_COLOR = QColor("#9e9e9e")  # "uncertain" and labels the model did not declare
@@ -58,27 +57,10 @@ def session_targets(session: Mapping[str, Any], fallback: Mapping[str, Any] | No
     return bands
 
 
-def with_transcript_rates(session: Mapping[str, Any], filler_words: Sequence[str]) -> dict[str, Any]:
-    """A copy of the session whose non-overlapping transcribed windows carry words/fillers per minute.
-
-    `summarize` takes the median of every measure found in the windows' prosody, so the text
-    models' pace and fillers join the report (and its advice) this way.
-    """
-    doc = copy.deepcopy(dict(session))
-    windows = doc.get("windows") or []
-    kept = TranscriptLog()
-    for w in sorted(windows, key=lambda w: w["t_start"]):
-        if kept.add(w["t_start"], w["t_end"], w.get("transcript")):
-            rates = transcript_metrics([kept.segments[-1]], filler_words)
-            prosody = w["prosody"] = w.get("prosody") or {}
-            for key in TEXT_METRICS:
-                prosody[key] = round(rates[key], 3)
-    return doc
-
-
 def build_report(session: Mapping[str, Any], targets: Mapping[str, tuple[float, float]],
                  filler_words: Sequence[str] = ()) -> SessionReport:
-    report = summarize(with_transcript_rates(session, filler_words), targets)
+    """The session's report; words per minute and fillers come from its transcript (core/live/report.py)."""
+    report = summarize(session, targets, list(filler_words) or None)
     report.path = session.get("path") or report.path
     return report
 
@@ -143,6 +125,10 @@ class ReportView(QWidget):
         self.timeline.setMinimumHeight(260)
         self.prosody_table = QTableWidget(0, 4)
         self.moments = MomentsPanel(self.session, self.targets, filler_words, self.timeline)
+        self.transcript = QLabel()
+        self.transcript.setWordWrap(True)
+        self.transcript.setTextFormat(Qt.TextFormat.RichText)
+        self.transcript.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._build()
         self._fill()
         self.moments.draw()
@@ -165,6 +151,7 @@ class ReportView(QWidget):
         layout.addLayout(charts)
         layout.addWidget(self._titled("Emotion timeline (smoothed probabilities)", self.timeline), 1)
         layout.addWidget(self._titled("Moments", self.moments, stretch=False))
+        layout.addWidget(self._titled("Transcript", self.transcript, stretch=False))
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.content)
@@ -209,6 +196,23 @@ class ReportView(QWidget):
         self.share_chart.set_share(r.emotion_share, self.labels)
         self._fill_timeline()
         self._fill_prosody()
+        self._fill_transcript()
+
+    def _fill_transcript(self) -> None:
+        r = self.report
+        if not r.words:
+            self.transcript.setText("<span style='color:#757575'>No words were transcribed.</span>")
+            return
+        words = r.words
+        fillers = ", ".join(f"{html.escape(k)} {v}" for k, v in words["fillers"].items()) or "none"
+        repeated = {**words["repeats"]["immediate"], **words["repeats"]["phrases"]}
+        lines = [f"{words['word_count']} words in {words['speech_seconds']:.0f} s: "
+                 f"<b>{words['words_per_minute']:.0f} words per minute</b> · fillers: {fillers}"]
+        if repeated:
+            lines.append("repeated: " + ", ".join(f"“{html.escape(k)}” {v}×" for k, v in repeated.items()))
+        lines += [f"<span style='color:#757575'>{int(s['start']) // 60}:{int(s['start']) % 60:02d}</span> "
+                  f"{html.escape(s['text'])}" for s in r.transcript_segments]
+        self.transcript.setText("<br>".join(lines))
 
     def _fill_timeline(self) -> None:
         if not self.labels:  # an old session without the model's labels: take them from the points

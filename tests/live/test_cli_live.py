@@ -1,7 +1,8 @@
-"""`speakfeed analyze` and `speakfeed live` from the command line."""
+"""`speakfeed analyze` and `speakfeed live` from the command line: the core live runner, words included."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from speakfeed_gui.core.live.session import list_sessions, load_session
 from speakfeed_gui.core.settings.workspace import init_workspace
 from tests.live.conftest import SR, harmonic, silence, syllables
 
+TALK = Path(__file__).parents[1] / "data" / "talk_fillers.flac"  # 27 known words, see tests/data/README.md
+
 
 @pytest.fixture
 def workspace(tmp_path):
@@ -25,7 +28,8 @@ def workspace(tmp_path):
 def test_analyze_writes_a_session_and_prints_the_report(workspace, tmp_path, capsys):
     wav = tmp_path / "talk.wav"
     write_wav(wav, np.concatenate([silence(1.0), syllables(170, 4.0, amp=0.3), silence(1.0)]), SR)
-    code = main(["--workspace", str(workspace.root), "analyze", str(wav), "--model", "dummy", "--vad", "energy"])
+    code = main(["--workspace", str(workspace.root), "analyze", str(wav), "--model", "dummy", "--vad", "energy",
+                 "--no-transcribe"])
     out = capsys.readouterr().out
     assert code == 0
     [session] = list_sessions(workspace.sessions_dir)
@@ -35,11 +39,68 @@ def test_analyze_writes_a_session_and_prints_the_report(workspace, tmp_path, cap
     assert len(data["windows"]) == 9  # 6 s, 2 s windows every 0.5 s (models.yaml defaults)
     assert f"session: {session['path']}  (completed)" in out
     assert "speaking_rate_sps" in out and "- Your pitch varied little" in out
+    assert data["transcript"] == [] and data["settings"]["transcribe"] is False and "transcript:" not in out
+
+
+def test_analyze_transcribes_a_real_recording_with_the_default_recogniser(workspace, capsys):
+    """No setup: the dummy model, the default voice detector and the bundled Whisper tiny.en."""
+    code = main(["--workspace", str(workspace.root), "analyze", str(TALK), "--model", "dummy", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert "public speaking" in report["transcript"].lower() and "slowly" in report["transcript"].lower()
+    # 27 words from the first (~0.5 s) to the last (~12.7 s): about 130 per minute
+    assert 105 <= report["words_per_minute"] <= 160
+    assert report["prosody"]["words_per_minute"] == report["words_per_minute"]  # today's names keep working
+    assert report["prosody_status"]["words_per_minute"] in ("low", "ok", "high")
+    words = report["words"]
+    assert 24 <= words["word_count"] <= 30
+    assert sum(words["fillers"].get(f, 0) for f in ("um", "uh")) >= 3
+    assert words["repeats"]["immediate"].get("i think") == 1
+    segments = report["transcript_segments"]
+    assert segments and all(s["start"] - 0.05 <= w["start"] <= w["end"] <= s["end"] + 0.05
+                            for s in segments for w in s["words"])
+    assert any("filler words" in note for note in report["observations"])
+    saved = load_session(report["path"])
+    assert saved["transcript"] == segments  # the session file keeps the timed words
+
+
+def test_analyze_prints_the_transcript_and_words_per_minute(workspace, capsys):
+    code = main(["--workspace", str(workspace.root), "analyze", str(TALK), "--model", "dummy", "--vad", "energy"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "words_per_minute" in out and "filler_per_minute" in out
+    [words] = [line for line in out.splitlines() if line.startswith("words: ")]
+    assert "per minute; fillers: um" in words or "per minute; fillers: uh" in words
+    assert 'repeated: "i think" 1x' in out
+    [transcript] = [line for line in out.splitlines() if line.startswith("transcript: ")]
+    assert "the first thing is" in transcript.lower()
+
+
+@pytest.mark.slow
+def test_a_text_model_classifies_what_the_default_recogniser_heard(workspace, tmp_path, capsys):
+    """Before the shared runner the CLI built no recogniser: every window of a text model was "speech"."""
+    pytest.importorskip("transformers")
+    import yaml
+
+    from tests.hf.tiny_models import TEXT_LABELS, build_text_classifier
+
+    text_dir = build_text_classifier(tmp_path / "text")
+    data = yaml.safe_load(workspace.config_path.read_text(encoding="utf-8"))
+    data["models"]["talk"] = {"type": "huggingface", "emotion_labels": list(TEXT_LABELS),
+                              "config": {"model_name": str(text_dir), "task": "text-classification"}}
+    workspace.config_path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    code = main(["--workspace", str(workspace.root), "analyze", str(TALK), "--model", "talk", "--vad", "energy",
+                 "--json"])
+    report = json.loads(capsys.readouterr().out) if code == 0 else None
+    assert code == 0
+    windows = load_session(report["path"])["windows"]
+    heard = [w for w in windows if w["is_speech"] and w["transcript"]]
+    assert len(heard) >= 5 and all(set(w["prediction"]["probabilities"]) == set(TEXT_LABELS) for w in heard)
+    assert set(report["emotion_share"]) <= set(TEXT_LABELS) and report["emotion_share"]
+    assert report["words_per_minute"] and "speak slowly" in report["transcript"].lower()
 
 
 def test_analyze_json_and_out_folder(workspace, tmp_path, capsys):
-    import json
-
     wav = tmp_path / "tone.wav"
     write_wav(wav, harmonic(220, 2.5, amp=0.3), SR)
     out_dir = tmp_path / "elsewhere"
@@ -81,9 +142,9 @@ def test_no_input_device_is_one_line_without_traceback(workspace, tmp_path):
 
 @pytest.mark.mic
 def test_live_in_the_terminal(virtual_mic, mic_feeder, workspace, capsys):
-    mic_feeder.play(np.concatenate([silence(0.5), harmonic(200, 2.5, amp=0.2)]))
+    mic_feeder.play(np.concatenate([silence(0.5), harmonic(200, 2.5, amp=0.2)]))  # the dummy model loads at once
     code = main(["--workspace", str(workspace.root), "live", "--model", "dummy", "--device", "pulse",
-                 "--seconds", "3", "--vad", "energy", "--record"])
+                 "--seconds", "3", "--vad", "energy", "--record", "--no-transcribe"])
     captured = capsys.readouterr()
     assert code == 0
     lines = [line for line in captured.out.splitlines() if line.strip().endswith("Hz") or "dBFS" in line]
@@ -125,3 +186,33 @@ def test_ctrl_c_stops_live_cleanly(virtual_mic, mic_feeder, workspace):
     [session] = list_sessions(workspace.sessions_dir)
     assert session["status"] == "completed" and session["windows"] >= 1
     assert f"session: {session['path']}  (completed)" in out
+
+
+@pytest.mark.mic
+@pytest.mark.slow
+def test_live_in_the_terminal_transcribes_what_the_microphone_hears(virtual_mic, mic_feeder, workspace):
+    import soundfile as sf
+
+    talk, _ = sf.read(TALK, dtype="float32")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "speakfeed_gui", "--workspace", str(workspace.root), "live", "--model", "dummy",
+         "--device", "pulse", "--vad", "energy", "--seconds", str(round(talk.size / SR + 1.0, 1))],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        for line in proc.stderr:  # the model, voice detector and recogniser load first
+            if line.startswith("listening on"):
+                break
+        mic_feeder.play(talk)
+        out, err = proc.communicate(timeout=180)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    said = [line.split(">", 1)[1].strip() for line in out.splitlines() if "s  > " in line]
+    assert said and "public speaking" in " ".join(said).lower()  # transcript lines as they are heard
+    [words] = [line for line in out.splitlines() if line.startswith("words: ")]
+    assert "per minute" in words
+    [session] = list_sessions(workspace.sessions_dir)
+    assert load_session(session["path"])["transcript"]
+    [recognition] = [line for line in err.splitlines() if line.startswith("speech recognition: ")]
+    print(recognition)  # the figure the report quotes

@@ -156,3 +156,25 @@ def test_a_crash_leaves_header_and_journal_which_load_as_one_session(tmp_path, d
         journal.write('\n{"t_start": 9.0, "t_end": "ten"}\n')  # a hand-edited journal
     with pytest.raises(SessionError, match=r"windows\[4\]: expected an object with numeric t_start and t_end"):
         load_session(recorder.path)
+
+
+def test_transcript_segments_are_journaled_and_survive_a_crash(tmp_path, dummy_model, results):
+    from speakfeed_gui.core.live.transcript import TranscriptSegment
+    from speakfeed_gui.core.models.asr import Word
+
+    recorder = recorder_for(tmp_path, dummy_model, flush_seconds=0.0)
+    recorder.append(results[0])
+    late = TranscriptSegment(3.0, 4.0, "second part", [Word(3.1, 3.5, "second"), Word(3.5, 3.9, "part")])
+    early = TranscriptSegment(1.0, 2.0, "so um first", [Word(1.1, 1.9, "first")])
+    recorder.add_transcript(late)  # segments may arrive out of order from the recogniser
+    recorder.add_transcript(early)
+    recorder.append(results[1])
+    data = load_session(recorder.path)  # as after a crash: header plus journal
+    assert [w["t_start"] for w in data["windows"]] == [results[0].t_start, results[1].t_start]
+    assert [s["text"] for s in data["transcript"]] == ["so um first", "second part"]
+    assert data["transcript"][1]["words"][0] == {"start": 3.1, "end": 3.5, "text": "second"}
+    path = recorder.close()
+    closed = load_session(path)
+    assert len(closed["windows"]) == 2 and [s["start"] for s in closed["transcript"]] == [1.0, 3.0]
+    recorder.add_transcript(early)  # after close: ignored
+    assert len(load_session(path)["transcript"]) == 2

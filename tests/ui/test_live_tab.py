@@ -18,9 +18,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
 from speakfeed_gui.core.live.session import load_session
+from speakfeed_gui.core.live.transcript import TranscriptLog
 from speakfeed_gui.core.settings.workspace import init_workspace
 from speakfeed_gui.ui.live_tab import IDLE, RUNNING, LiveTab
-from speakfeed_gui.ui.prosody_cards import TranscriptLog
 from tests.synth import silence, speechlike
 from tests.virtual_mic import mic_feeder, virtual_mic  # noqa: F401  (fixtures)
 
@@ -34,10 +34,14 @@ def screens_dir(tmp_path: Path) -> Path:
     return out
 
 
-def configure(workspace, **models) -> None:
-    """Short windows and the energy VAD (silero ignores synthetic voices); extra models.yaml entries."""
+def configure(workspace, transcribe: bool = False, **models) -> None:
+    """Short windows and the energy VAD (silero ignores synthetic voices); extra models.yaml entries.
+
+    Speech recognition (on by default in the app) is off unless a test is about words: Whisper
+    hears nothing in synthetic voices and would only load the machine.
+    """
     data = yaml.safe_load(workspace.config_path.read_text(encoding="utf-8"))
-    data["live"].update(window_seconds=1.0, hop_seconds=0.25, vad="energy")
+    data["live"].update(window_seconds=1.0, hop_seconds=0.25, vad="energy", transcribe=transcribe)
     data["models"].update(models)
     workspace.config_path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
@@ -86,6 +90,12 @@ def start(qtbot, tab) -> None:
     assert tab.start_button.text() == "Stop" and not tab.model_combo.isEnabled()
 
 
+def stop(qtbot, tab) -> None:
+    """Stop, and wait for the session file to close (the tab stops the runner in a worker)."""
+    tab.stop()
+    qtbot.waitUntil(lambda: tab.state == IDLE, timeout=60_000)
+
+
 @pytest.mark.mic
 @pytest.mark.slow
 def test_live_session_predicts_speech_not_silence_and_saves_report(qtbot, make_tab, live_workspace, virtual_mic,
@@ -97,10 +107,14 @@ def test_live_session_predicts_speech_not_silence_and_saves_report(qtbot, make_t
     assert tab.timeline.labels == list(DUMMY_LABELS)
     mic_feeder.play(np.concatenate([silence(0.6), speechlike(170, 2.6, amp=0.35, rate_hz=4.0), silence(1.6)]))
 
-    qtbot.waitUntil(lambda: tab.timeline.point_count() >= 6, timeout=10_000)
-    assert tab.emotion_label.text() in {label.replace("_", " ") for label in DUMMY_LABELS} | {"uncertain"}
+    # Wait for what the voice shows, not for a count of windows: on a busy machine the count was
+    # reached after the voice had ended, and the meter then read silence (-68 dBFS).
+    shown = {label.replace("_", " ") for label in DUMMY_LABELS} | {"uncertain"}
+    qtbot.waitUntil(lambda: tab.emotion_label.text() in shown, timeout=15_000)
     assert "%" in tab.detail_label.text()
-    assert tab.meter.level_db > -40  # the meter follows the voice
+    qtbot.waitUntil(lambda: tab.timeline.point_count() >= 6, timeout=15_000)
+    levels = tab.pitch_level.level.y[:, 0]  # what the meter showed at every GUI tick so far
+    assert np.nanmax(levels) > -40 and np.nanmin(levels) < -50  # the meter followed the voice and the silence
     assert tab.cards.values.get("loudness_dbfs") is not None
     assert tab.cards.statuses["loudness_dbfs"] in ("ok", "low", "high")
     assert not tab.cards.cards["wpm"].isVisible() and not tab.transcript.isVisible()  # audio model: no text cards
@@ -114,7 +128,7 @@ def test_live_session_predicts_speech_not_silence_and_saves_report(qtbot, make_t
     assert tab.timer_stats()["ticks"] > 30
 
     click(qtbot, tab.start_button)  # Stop
-    qtbot.waitUntil(lambda: tab.report_dialog is not None and tab.report_dialog.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: tab.report_dialog is not None and tab.report_dialog.isVisible(), timeout=30_000)
     assert tab.state == IDLE and tab.start_button.text() == "Start"
     assert tab.banner_kind == "info" and tab.last_session_path.name in tab.banner_text()
 
@@ -171,8 +185,51 @@ def test_device_vanishing_keeps_the_session_and_start_works_again(qtbot, make_ta
     assert tab.banner_text() == ""  # a new start clears the old message
     mic_feeder.play(speechlike(150, 1.5, amp=0.3))
     qtbot.waitUntil(lambda: tab.results_shown >= 2, timeout=10_000)
-    tab.stop()
+    stop(qtbot, tab)
     assert tab.last_session_path != first and load_session(tab.last_session_path)["status"] == "completed"
+
+
+TALK = Path(__file__).parents[1] / "data" / "talk_fillers.flac"  # 27 known words, see tests/data/README.md
+
+
+@pytest.mark.mic
+@pytest.mark.slow
+def test_the_default_recogniser_shows_the_transcript_and_words_per_minute(qtbot, make_tab, tmp_path, virtual_mic,
+                                                                         mic_feeder):
+    """An audio model, no setup: the bundled Whisper transcribes beside it, in the tab and the report."""
+    ws = init_workspace(tmp_path / "ws")
+    configure(ws, transcribe=True)
+    tab = make_tab(ws)
+    start(qtbot, tab)
+    assert tab.transcript.isVisible() and tab.cards.cards["wpm"].isVisible() and tab.cards.cards["fillers"].isVisible()
+    talk, rate = sf.read(TALK, dtype="float32")
+    assert rate == 16_000
+    mic_feeder.play(talk)
+    # the first sentence is transcribed when the pause after it closes its speech segment
+    qtbot.waitUntil(lambda: "public speaking" in tab.transcript.toPlainText().lower(), timeout=60_000)
+    assert tab.transcript.toPlainText().startswith("[0:0")
+    assert tab.cards.values.get("words_per_minute") and tab.cards.statuses.get("words_per_minute")
+    qtbot.waitUntil(lambda: tab.elapsed() > talk.size / rate + 0.5, timeout=60_000)  # the whole talk was heard
+    assert tab.grab().save(str(screens_dir(tmp_path) / "live_tab_transcript.png"))
+
+    click(qtbot, tab.start_button)  # Stop: the last sentence is transcribed before the file closes
+    qtbot.waitUntil(lambda: tab.report_dialog is not None and tab.report_dialog.isVisible(), timeout=60_000)
+    assert "speak slowly" in tab.transcript.toPlainText().lower()
+    view = tab.report_dialog.view
+    shown = view.transcript.text()
+    assert "public speaking" in shown.lower() and "speak slowly" in shown.lower() and "words per minute" in shown
+    assert 90 <= view.report.words_per_minute <= 170  # 27 words in about 12 s
+    assert sum(view.report.words["fillers"].get(f, 0) for f in ("um", "uh")) >= 2
+    rows = [view.prosody_table.item(i, 0).text() for i in range(view.prosody_table.rowCount())]
+    assert "Words per minute" in rows and "Fillers per minute" in rows
+    data = load_session(tab.last_session_path)
+    assert len(data["transcript"]) >= 2 and all(s["words"] for s in data["transcript"])
+    exported = view.export_csv(tmp_path / "windows.csv")
+    import csv
+
+    with exported.open(encoding="utf-8") as handle:
+        said = " ".join(row["words"] for row in csv.DictReader(handle)).lower()
+    assert "public" in said and "slowly" in said
 
 
 @pytest.fixture
@@ -208,7 +265,7 @@ def test_a_model_that_raises_mid_session_shows_a_banner_and_the_session_goes_on(
     assert "RuntimeError: the model broke on this window" in tab.banner_text()
     assert tab.banner_kind == "warning" and tab.state == RUNNING  # the app and the session go on
     qtbot.waitUntil(lambda: tab.emotion_label.text() == "silence", timeout=10_000)  # silence still flows
-    tab.stop()
+    stop(qtbot, tab)
     data = load_session(tab.last_session_path)
     assert data["status"] == "completed" and data["windows"]
     assert all(not w["is_speech"] for w in data["windows"])  # failed windows are not saved as results
@@ -226,7 +283,7 @@ def test_a_model_that_always_raises_is_stopped_before_the_session(qtbot, make_ta
     assert tab.state == IDLE and not ws.sessions_dir.exists()
     tab.context.set_live_choice("dummy", configured=True)  # the app is alive: another model starts
     start(qtbot, tab)
-    tab.stop()
+    stop(qtbot, tab)
 
 
 @pytest.mark.mic
@@ -239,14 +296,6 @@ def test_a_model_that_cannot_load_shows_why(qtbot, make_tab, live_workspace, vir
     assert tab.banner_text().startswith("The model could not be started:")
     assert "live" in tab.banner_text()
     assert not list(live_workspace.sessions_dir.glob("*.json"))  # nothing was started
-
-
-@pytest.mark.mic
-def test_a_text_model_needs_a_speech_recogniser(qtbot, make_tab, live_workspace, virtual_mic):
-    tab = make_tab(live_workspace, model="text_sentiment")
-    click(qtbot, tab.start_button)
-    assert tab.state == IDLE
-    assert "live.asr_model" in tab.banner_text() and str(live_workspace.config_path) in tab.banner_text()
 
 
 @pytest.mark.mic
@@ -340,7 +389,7 @@ def test_a_text_model_listens_through_the_speech_recogniser(qtbot, make_tab, tmp
     mic_feeder.play(np.concatenate([speechlike(150, 2.5, amp=0.3), silence(0.5)]))
     qtbot.waitUntil(lambda: tab.results_shown >= 8, timeout=15_000)
     assert tab.grab().save(str(screens_dir(tmp_path) / "live_tab_text_model.png"))
-    tab.stop()
+    stop(qtbot, tab)
     assert torch.get_num_threads() == threads  # and gives the threads back
     windows = load_session(tab.last_session_path)["windows"]
     speech = [w for w in windows if w["is_speech"]]

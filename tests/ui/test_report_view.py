@@ -17,7 +17,7 @@ from speakfeed_gui.core.live.session import SessionRecorder, load_session
 from speakfeed_gui.core.models.dummy import DummyModel
 from speakfeed_gui.core.settings.config import DEFAULT_TARGETS, LiveSettings, ModelSpec
 from speakfeed_gui.ui.plot_style import PALETTE
-from speakfeed_gui.ui.report_view import ReportView, SessionsDialog, build_report, with_transcript_rates
+from speakfeed_gui.ui.report_view import ReportView, SessionsDialog, build_report
 from tests.synth import silence, speechlike
 
 LABELS = ("calm", "anxious", "frustrated", "energetic", "burned_out")
@@ -128,19 +128,17 @@ def _window(t0: float, t1: float, text: str | None) -> dict:
             "prediction": {"label": "calm"}, "smoothed": {"calm": 1.0}, "prosody": {}, "transcript": text}
 
 
-def test_transcript_rates_use_non_overlapping_windows():
+def test_words_per_minute_of_a_text_model_session_use_non_overlapping_windows():
     session = {"status": "completed", "windows": [
         _window(0.0, 2.0, "one two three um"),
         _window(0.5, 2.5, "two three um four"),  # overlaps the first: its words are not counted again
         _window(2.0, 4.0, "four five"),
         _window(4.0, 6.0, ""),
     ]}
-    rated = with_transcript_rates(session, ["um", "you know"])
-    assert "words_per_minute" not in session["windows"][0]["prosody"]  # the input is not changed
-    assert [w["prosody"].get("words_per_minute") for w in rated["windows"]] == [120.0, None, 60.0, 0.0]
-    assert [w["prosody"].get("filler_per_minute") for w in rated["windows"]] == [30.0, None, 0.0, 0.0]
     report = build_report(session, DEFAULT_TARGETS, ["um"])
-    assert report.prosody["words_per_minute"] == 60.0  # median of 120, 60, 0
+    assert report.transcript == "one two three um four five"
+    assert report.prosody["words_per_minute"] == 90.0  # 6 words over the 4 s the texts span, not a median of windows
+    assert report.prosody["filler_per_minute"] == 15.0 and report.words["fillers"] == {"um": 1}
     assert report.prosody_status["words_per_minute"] == "low"
     assert any("words per minute" in note for note in report.observations)
 

@@ -29,27 +29,28 @@ def warm_window(seconds: float, rate: int = 16000) -> np.ndarray:
 
 
 def prepare_analysis(model: Any, live: Any, workspace: Any) -> Any:
-    """Work function: load the model, voice detector and (text models) recogniser, then analyse a test window.
+    """Work function: load the model, voice detector and speech recogniser, then analyse a test window.
 
-    The test window makes first-use costs (numba, TorchScript profiling runs, scipy imports) happen
-    here rather than on the first real window, which would otherwise lag seconds behind the speaker.
+    The recogniser (default: the bundled Whisper tiny.en) runs beside any model unless
+    `live.transcribe` is false; a text model always needs one. The test window makes first-use
+    costs (numba, TorchScript profiling runs, scipy imports) happen here rather than on the first
+    real window, which would otherwise lag seconds behind the speaker.
     """
 
     def work(progress: Any, cancel: Any) -> Prepared:
         from speakfeed_gui.core.audio.vad import make_vad
         from speakfeed_gui.core.live.prosody import measure_prosody
-        from speakfeed_gui.core.models.asr import make_transcriber
+        from speakfeed_gui.core.models.asr import WhisperRecognizer, make_transcriber
 
         progress("loading the model", 0, 4, model.name)
         model.load()
         check_cancel(cancel)
         progress("loading the voice detector", 1, 4, live.vad)
         vad = make_vad(live.vad)
-        transcriber = None
-        if model.input_kind == "text":
-            check_cancel(cancel)
-            progress("loading the speech recogniser", 2, 4, str(live.asr_model))
-            transcriber = make_transcriber(live, workspace)
+        check_cancel(cancel)
+        transcriber = make_transcriber(live, workspace, needed=model.input_kind == "text")
+        if transcriber is not None:
+            progress("loading the speech recogniser", 2, 4, str(getattr(transcriber, "model_name", live.asr_model)))
             if callable(getattr(transcriber, "load", None)):
                 transcriber.load()
         progress("warming up the analysis", 3, 4)
@@ -61,8 +62,8 @@ def prepare_analysis(model: Any, live: Any, workspace: Any) -> Any:
         measure_prosody(window, 16000, speech, vad.frame_seconds)
         if model.input_kind != "text":
             model.predict(window)
-        elif transcriber is not None:
-            transcriber(window)
+        elif transcriber is not None and not isinstance(transcriber, WhisperRecognizer):
+            transcriber(window)  # Whisper needs no warm-up, and on a tone it may decode for seconds
         if callable(getattr(vad, "reset", None)):
             vad.reset()  # the energy VAD's noise floor must come from the microphone, not the test window
         progress("ready", 4, 4)

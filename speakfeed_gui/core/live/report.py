@@ -2,7 +2,8 @@
 
 `summarize` turns a session document (SessionRecorder.document or load_session) into durations,
 the emotion share over speech windows, the probability timeline, the median of each delivery
-measure against its target band, and a few plain-language observations.
+measure against its target band, the transcript with words per minute, fillers and repeats
+over the whole talk, and a few plain-language observations.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 import csv
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from speakfeed_gui.core.live.prosody import ProsodyMetrics, band_status
+from speakfeed_gui.core.live.transcript import session_transcript, word_metrics
 from speakfeed_gui.core.settings.config import DEFAULT_TARGETS
 from speakfeed_gui.core.storage.atomic import atomic_write_json
 
@@ -54,6 +56,10 @@ class SessionReport:
     prosody: dict[str, float | None] = field(default_factory=dict)
     prosody_status: dict[str, str | None] = field(default_factory=dict)
     observations: list[str] = field(default_factory=list)
+    words_per_minute: float | None = None  # over the talk, from the transcript (None: nothing transcribed)
+    transcript: str = ""
+    transcript_segments: list[dict[str, Any]] = field(default_factory=list)
+    words: dict[str, Any] = field(default_factory=dict)  # word and filler counts, fillers by word, repeats
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,9 +113,15 @@ def _observations(report: SessionReport, status: str) -> list[str]:
     return notes
 
 
-def summarize(session: Mapping[str, Any], targets: Mapping[str, tuple[float, float]] | None = None) -> SessionReport:
-    """The report of one session document against target bands (default: the config defaults)."""
+def summarize(session: Mapping[str, Any], targets: Mapping[str, tuple[float, float]] | None = None,
+              filler_words: Sequence[str] | None = None) -> SessionReport:
+    """The report of one session document against target bands (default: the config defaults).
+
+    `filler_words` default to the ones the session was recorded with.
+    """
     targets = targets or DEFAULT_TARGETS
+    if filler_words is None:
+        filler_words = list((session.get("settings") or {}).get("filler_words") or ())
     windows = list(session.get("windows") or [])
     speech = [w for w in windows if w.get("is_speech")]
     classified = [w for w in speech if w.get("prediction")]
@@ -118,6 +130,11 @@ def summarize(session: Mapping[str, Any], targets: Mapping[str, tuple[float, flo
         share[w["label"]] = share.get(w["label"], 0.0) + 1.0 / len(classified)
     last_end = max((w["t_end"] for w in windows), default=0.0)
     prosody = _medians(speech)
+    segments = session_transcript(session)
+    words = word_metrics(segments, filler_words) if segments else {}
+    if words:  # over the whole talk, not a median of windows
+        prosody["words_per_minute"] = words["words_per_minute"]
+        prosody["filler_per_minute"] = words["filler_per_minute"]
     report = SessionReport(
         path=session.get("path"),
         model=(session.get("model") or {}).get("name"),
@@ -131,6 +148,10 @@ def summarize(session: Mapping[str, Any], targets: Mapping[str, tuple[float, flo
         timeline=[{"t": w["t_end"], "label": w.get("label"), "probabilities": w.get("smoothed")} for w in windows],
         prosody=prosody,
         prosody_status=band_status(prosody, targets),
+        words_per_minute=words.get("words_per_minute"),
+        transcript=" ".join(s.text for s in segments),
+        transcript_segments=[s.to_dict() for s in segments],
+        words=words,
     )
     report.observations = _observations(report, report.status)
     return report
@@ -143,23 +164,33 @@ def export_json(report: SessionReport, path: str | Path) -> Path:
 
 
 def export_csv(session: Mapping[str, Any], path: str | Path) -> Path:
-    """One row per window: times, speech, level, label, prosody measures, smoothed probabilities."""
-    windows = list(session.get("windows") or [])
+    """One row per window: times, speech, level, label, prosody measures, smoothed probabilities, words.
+
+    `words` holds the transcript's words that ended within the window's new part (since the
+    previous window's end), so overlapping windows list each word once.
+    """
+    windows = sorted(session.get("windows") or [], key=lambda w: w["t_end"])
+    timed = sorted((w.end, w.text) for s in session_transcript(session) for w in s.words)
     labels: list[str] = []
     measures = list(ProsodyMetrics().to_dict())
     for w in windows:
         labels += [k for k in (w.get("smoothed") or {}) if k not in labels]
         measures += [k for k in (w.get("prosody") or {}) if k not in measures]
     base = ["t_start", "t_end", "timestamp", "is_speech", "speech_fraction", "level_dbfs", "label", "confidence"]
-    header = base + measures + [f"p_{label}" for label in labels] + ["transcript"]
+    header = base + measures + [f"p_{label}" for label in labels] + ["transcript", "words"]
     path = Path(path)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
+        taken = 0
         for w in windows:
+            said = []
+            while taken < len(timed) and timed[taken][0] <= w["t_end"]:
+                said.append(timed[taken][1])
+                taken += 1
             prosody = w.get("prosody") or {}
             smoothed = w.get("smoothed") or {}
             row = [w.get(k) for k in base] + [prosody.get(k) for k in measures]
-            row += [smoothed.get(label) for label in labels] + [w.get("transcript")]
+            row += [smoothed.get(label) for label in labels] + [w.get("transcript"), " ".join(said) or None]
             writer.writerow(["" if v is None else v for v in row])
     return path

@@ -4,7 +4,8 @@
 session starts (status `recording`, no windows yet) and again, complete, when it is closed.
 In between, windows are appended as JSON lines to `<same name>.jsonl`, fsynced every
 `flush_seconds`: a long talk costs neither memory nor a growing rewrite, and a crash or a lost
-device leaves the header plus every flushed window, which `load_session` joins again. The
+device leaves the header plus every flushed window, which `load_session` joins again. Transcript
+segments go into the same journal as `{"transcript": segment}` lines, so they survive alike. The
 optional recording is a 16-bit WAV next to it, written incrementally.
 
 With a `cipher` (`privacy.encrypt_recordings`, storage/crypto.py) the header and final .json are
@@ -158,6 +159,7 @@ class SessionRecorder:
             "skipped_windows": 0,
             "windows_file": self.journal_path.name,
             "windows": [],
+            "transcript": [],
         }
         try:
             self._journal = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o666)
@@ -198,6 +200,23 @@ class SessionRecorder:
             self.document["duration_seconds"] = max(self.document["duration_seconds"], float(data.get("t_end") or 0.0))
             if time.monotonic() - self._last_flush >= self.flush_seconds:
                 self._flush()
+
+    def add_transcript(self, segment: Any) -> None:
+        """One transcribed speech segment with its timed words; journaled like the windows."""
+        data = segment.to_dict() if hasattr(segment, "to_dict") else dict(segment)
+        with self._lock:
+            if self.closed:
+                log.debug("transcript after close ignored (t=%s)", data.get("start"))
+                return
+            self._pending.append(json.dumps({"transcript": data}, ensure_ascii=False))
+            if time.monotonic() - self._last_flush >= self.flush_seconds:
+                self._flush()
+
+    def set_transcript(self, segments: list[Any]) -> None:
+        """The session's whole transcript, in order (replaces what `add_transcript` journaled)."""
+        with self._lock:
+            if not self.closed:
+                self.document["transcript"] = [s.to_dict() if hasattr(s, "to_dict") else dict(s) for s in segments]
 
     def write_audio(self, samples: np.ndarray) -> None:
         """Append raw samples (at `sample_rate`) to the recording."""
@@ -253,7 +272,9 @@ class SessionRecorder:
                 self._wav = None
             os.close(self._journal)
             keys = KeySource.of(self.cipher) if self.cipher else None
-            doc["windows"] = _read_journal(self.journal_path, keys) + [json.loads(line) for line in self._pending]
+            windows, journaled = _split(_read_journal(self.journal_path, keys) + [json.loads(line) for line in self._pending])
+            doc["windows"] = windows
+            doc["transcript"] = doc.get("transcript") or journaled
             doc.pop("windows_file")
             if self._write(doc):  # the complete file is safe: the journal has served
                 self.journal_path.unlink(missing_ok=True)
@@ -313,7 +334,10 @@ def load_session(path: str | Path, keys: KeySource | None = None) -> dict[str, A
     journal = data.pop("windows_file", None)
     unfinished = isinstance(journal, str) and bool(journal)  # still recording, or the app stopped before closing
     if unfinished:
-        windows += _read_journal(path.parent / Path(journal).name, keys)
+        windows, journaled = _split(windows + _read_journal(path.parent / Path(journal).name, keys))
+        data["windows"] = windows
+        if journaled and not data.get("transcript"):
+            data["transcript"] = journaled
     for i, window in enumerate(windows):
         ok = isinstance(window, dict) and all(isinstance(window.get(k), (int, float)) for k in ("t_start", "t_end"))
         if not ok:
@@ -324,6 +348,14 @@ def load_session(path: str | Path, keys: KeySource | None = None) -> dict[str, A
                                         *(w["t_end"] for w in windows)])
     data["path"] = str(path)
     return data
+
+
+def _split(lines: list[Any]) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Journal lines as (windows, transcript segments in time order)."""
+    windows = [line for line in lines if not (isinstance(line, dict) and "transcript" in line and len(line) == 1)]
+    segments = [line["transcript"] for line in lines
+                if isinstance(line, dict) and len(line) == 1 and isinstance(line.get("transcript"), dict)]
+    return windows, sorted(segments, key=lambda s: s.get("start") or 0.0)
 
 
 def _read_journal(path: Path, keys: KeySource | None = None) -> list[dict[str, Any]]:

@@ -165,6 +165,7 @@ class LiveSchema(Schema):
     smoothing: Fraction = LiveSettings.smoothing
     vad: Annotated[Literal["auto", "silero", "energy"], Field(description="one of auto, silero, energy")] = "auto"
     asr_model: Annotated[Text | None, Field(description="a text value")] = None
+    transcribe: Flag = LiveSettings.transcribe
     filler_words: Annotated[list[StrictStr], Field(description="a list of words or phrases")] = list(
         LiveSettings.filler_words)
     targets: Annotated[TargetBands, MappingSection] = TargetBands()
@@ -179,7 +180,7 @@ class LiveSchema(Schema):
     def to_settings(self) -> LiveSettings:
         return LiveSettings(
             window_seconds=float(self.window_seconds), hop_seconds=float(self.hop_seconds),
-            smoothing=float(self.smoothing), vad=self.vad, asr_model=self.asr_model,
+            smoothing=float(self.smoothing), vad=self.vad, asr_model=self.asr_model, transcribe=self.transcribe,
             filler_words=tuple(w.lower() for w in self.filler_words),
             targets={k: (float(lo), float(hi)) for k, (lo, hi) in self.targets.model_dump().items()},
         )

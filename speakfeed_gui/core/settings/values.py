@@ -51,6 +51,7 @@ class LiveSettings:
     smoothing: float = 0.5
     vad: str = "auto"
     asr_model: str | None = None
+    transcribe: bool = True  # speech recognition beside any live model (words per minute, fillers)
     filler_words: tuple[str, ...] = ("um", "uh", "like", "you know")
     targets: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
