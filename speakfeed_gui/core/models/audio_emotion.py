@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from speakfeed_gui.core.errors import ModelLoadError
+from speakfeed_gui.core.errors import ModelLoadError, SpeakFeedError
 from speakfeed_gui.core.models.base import BaseModel, register_model_type
 from speakfeed_gui.core.settings.backends import backend_fields
 
@@ -27,6 +27,7 @@ class AudioEmotionModel(BaseModel):
         self._scaler: Any = None
         self.metadata: dict[str, Any] = {}
         self.model_id: str | None = None
+        self.normalizer: Any = None  # SessionNormalizer of a model trained with per-speaker normalisation
 
     @property
     def labels(self) -> list[str]:
@@ -50,6 +51,25 @@ class AudioEmotionModel(BaseModel):
             raise ModelLoadError(f"model {self.name}: set config.model_ref (registry id or alias) or config.model_path")
         self._classifier, self._scaler, self.metadata = loaded
         self._check_feature_set()
+        from speakfeed_gui.core.features.normalization import NormalizationSpec
+
+        try:
+            self.normalizer = NormalizationSpec.from_metadata(self.metadata).session()
+        except (SpeakFeedError, TypeError, ValueError) as exc:
+            raise ModelLoadError(f"model {self.name}: unusable 'normalization' in its metadata ({exc})") from None
+
+    def start_session(self, calibration: list[Any] | None = None) -> None:
+        """A new speaker starts: forget the running voice statistics, optionally calibrate on clips of them.
+
+        Only models trained with per-speaker normalisation keep such statistics; for others this is a no-op.
+        """
+        if self.normalizer is None:
+            return
+        self.normalizer.reset()
+        if calibration:
+            from speakfeed_gui.core.features.extractor import extract_features
+
+            self.normalizer.calibrate(np.stack([extract_features(a, self.sample_rate) for a in calibration]))
 
     def _check_feature_set(self) -> None:
         from speakfeed_gui.core.features.extractor import FEATURE_SET_ID, FEATURE_SET_VERSION
@@ -65,6 +85,8 @@ class AudioEmotionModel(BaseModel):
         from speakfeed_gui.core.features.extractor import extract_features
 
         X = np.stack([extract_features(audio, self.sample_rate) for audio in batch])
+        if self.normalizer is not None:  # the speaker's statistics so far, this batch included
+            X = self.normalizer.transform(X)
         probs = self._classifier.predict_proba(self._scaler.transform(X))
         labels = self.labels
         return [dict(zip(labels, row.tolist())) for row in probs]
@@ -75,4 +97,5 @@ class AudioEmotionModel(BaseModel):
             info["registry_id"] = self.model_id
         if self.metadata:
             info["evaluation"] = {k: self.metadata["evaluation_results"].get(k) for k in ("accuracy", "macro_f1")}
+            info["normalization"] = "speaker" if self.normalizer is not None else "none"
         return info

@@ -31,16 +31,17 @@ log = logging.getLogger(__name__)
 _EXPERIMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-def validate_options(experiment_name: str, test_fraction: float, cv_folds: int, seed: int) -> None:
-    """Reject bad run options before any work starts."""
+def validate_options(experiment_name: str, test_fraction: float, cv_folds: int | str, seed: int) -> None:
+    """Reject bad run options before any work starts (`cv_folds`: 0 off, 2-20, or "loso")."""
+    from speakfeed_gui.core.training.versioning import check_cv
+
     if not _EXPERIMENT_NAME.match(experiment_name):
         raise HyperparameterError(
             f"experiment name {experiment_name!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
         )
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0.05 <= test_fraction <= 0.5:
         raise HyperparameterError(f"test fraction {test_fraction!r}: expected a number from 0.05 to 0.5")
-    if isinstance(cv_folds, bool) or not isinstance(cv_folds, int) or cv_folds == 1 or not 0 <= cv_folds <= 20:
-        raise HyperparameterError(f"cross-validation folds {cv_folds!r}: expected 0 (off) or 2 to 20")
+    check_cv(cv_folds)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise HyperparameterError(f"seed {seed!r}: expected a whole number of at least 0")
 
@@ -165,24 +166,33 @@ def run_training_experiment(
     test_fraction: float = 0.2,
     seed: int = 42,
     group_by_speaker: bool = True,
-    cv_folds: int = 0,
+    cv_folds: int | str = 0,
+    normalize: str = "none",
     skip_bad: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     description: str = "",
     tags: Iterable[str] = (),
 ) -> str:
-    """Train, evaluate, save and register one model; returns its registry id."""
+    """Train, evaluate, save and register one model; returns its registry id.
+
+    `cv_folds` "loso" pools leave-one-speaker-out predictions (metadata `evaluation_results.cv`);
+    `normalize="speaker"` z-scores every feature within each speaker before scaling (stored with
+    the model; prediction uses the speaker's running statistics, see core/features/normalization.py).
+    """
     from speakfeed_gui.core.features.batch import featurize_files
     from speakfeed_gui.core.features.extractor import FEATURE_SET_ID, FEATURE_SET_VERSION, feature_names
+    from speakfeed_gui.core.features.normalization import NormalizationSpec, check_normalize, zscore_by_speaker
     from speakfeed_gui.core.training.datasets import check_dataset, load_dataset, usable_clips
-    from speakfeed_gui.core.training.versioning import cv_splits, dataset_fingerprint, make_split
+    from speakfeed_gui.core.training.versioning import check_cv, cv_splits, dataset_fingerprint, make_split
 
     progress = progress or no_progress
     ws = workspace or resolve_workspace()
     experiment = experiment_name or model_type
     params = validate_hyperparameters(model_type, hyperparameters)
     validate_options(experiment, test_fraction, cv_folds, seed)
+    cv_folds = check_cv(cv_folds)
+    check_normalize(normalize)
 
     dataset = load_dataset(dataset_path)
     report = check_dataset(dataset, progress=progress, cancel=cancel)
@@ -191,6 +201,9 @@ def run_training_experiment(
     X = featurize_files([c.path for c in clips], cache_dir=_writable_cache(ws), progress=progress, cancel=cancel)
     y = np.array([c.label for c in clips])
     speakers = [c.speaker for c in clips]
+    normalization = NormalizationSpec.fit(normalize, X, speakers)
+    if normalization.kind == "speaker":
+        X = zscore_by_speaker(X, speakers)  # each speaker (held-out ones too) by its own clips only
     check_cancel(cancel)
 
     progress("split", 0, 1, "splitting")
@@ -215,9 +228,19 @@ def run_training_experiment(
     labels = sorted(set(y.tolist()))
     evaluation = evaluate(y[split.test], estimator.predict(scaler.transform(X[split.test])), labels)
     if cv_folds:
+        progress("evaluate", 0, 1, "cross-validating" + (" (leave one speaker out)" if cv_folds == "loso" else ""))
         folds = cv_splits(list(y), speakers, folds=cv_folds, seed=seed, group_by_speaker=group_by_speaker)
-        evaluation["cv"] = cross_validate(lambda y_fold: make_estimator(model_type, params, seed, y_fold), X, y, folds)
-    progress("evaluate", 1, 1, f"accuracy {evaluation['accuracy']:.3f}, macro-F1 {evaluation['macro_f1']:.3f}")
+        check_cancel(cancel)
+        evaluation["cv"] = cross_validate(
+            lambda y_fold: make_estimator(model_type, params, seed, y_fold), X, y, folds,
+            speakers=speakers, scheme="leave-one-speaker-out" if cv_folds == "loso" else f"{len(folds)}-fold",
+        )
+        evaluation["cv"]["normalization"] = normalization.kind
+        check_cancel(cancel)
+    summary = f"accuracy {evaluation['accuracy']:.3f}, macro-F1 {evaluation['macro_f1']:.3f}"
+    if "cv" in evaluation:
+        summary += f"; {evaluation['cv']['scheme']} UAR {evaluation['cv']['macro_recall']:.3f}"
+    progress("evaluate", 1, 1, summary)
     check_cancel(cancel)
 
     progress("save", 0, 1, "saving artifacts")
@@ -232,6 +255,7 @@ def run_training_experiment(
         "created_at": created,
         "labels": estimator.classes_.tolist(),
         "feature_set": {"id": FEATURE_SET_ID, "version": FEATURE_SET_VERSION, "names": feature_names()},
+        "normalization": normalization.to_metadata(),
         "dataset": {"source": str(dataset.source), "layout": dataset.layout, "fingerprint": fingerprint,
                     "skipped": skipped},
         "split": {"grouped": split.grouped, "test_fraction": test_fraction, "seed": seed,
