@@ -48,6 +48,54 @@ _TYPE_TITLES = {"random_forest": "Random forest", "logistic_regression": "Logist
                 "gradient_boosting": "Gradient boosting", "svm": "Support vector machine", "mlp": "Neural network (MLP)"}
 
 
+class CvSpinBox(QSpinBox):
+    """The cross-validation field: "leave one speaker out", "off", or 2 to 20 speaker-grouped folds.
+
+    One field, as the CLI's `--cv loso|0|N`: the value -1 stands for leave-one-speaker-out.
+    """
+
+    LOSO_TEXT = "leave one speaker out"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, minimum=-1, maximum=20, value=0)
+        self.setToolTip("Leave one speaker out, off, or 2 to 20 folds; the predictions of all folds are pooled "
+                        "(UAR, confusion matrix, per-speaker accuracy)")
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance(self.LOSO_TEXT) + 40)
+
+    def textFromValue(self, value: int) -> str:
+        return self.LOSO_TEXT if value < 0 else "off" if value == 0 else f"{value} folds"
+
+    def valueFromText(self, text: str) -> int:
+        text = text.strip().lower()
+        if text.startswith("l"):
+            return -1
+        digits = "".join(ch for ch in text if ch.isdigit())
+        return int(digits) if digits else 0
+
+    def validate(self, text: str, pos: int):  # noqa: ANN201 - Qt's (state, text, pos) tuple
+        from PySide6.QtGui import QValidator
+
+        lowered = text.strip().lower()
+        if lowered in (self.LOSO_TEXT, "off"):
+            return QValidator.State.Acceptable, text, pos
+        if not lowered or self.LOSO_TEXT.startswith(lowered) or "off".startswith(lowered):
+            return QValidator.State.Intermediate, text, pos
+        number = lowered.removesuffix("folds").removesuffix("fold").strip()
+        if number.isdigit() and int(number) <= self.maximum():
+            return QValidator.State.Acceptable, text, pos
+        return QValidator.State.Invalid, text, pos
+
+    def cv(self) -> int | str:
+        """The trainer's `cv_folds`: "loso" or a fold count (0: off)."""
+        return "loso" if self.value() < 0 else self.value()
+
+    def set_cv(self, value: object) -> None:
+        try:
+            self.setValue(-1 if str(value).lower() == "loso" else int(value))  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            self.setValue(0)
+
+
 class TrainTab(QWidget):
     run_finished = Signal(str)
     run_failed = Signal(str)
@@ -91,16 +139,22 @@ class TrainTab(QWidget):
         self.group_by_speaker = QCheckBox("Speaker-independent split")
         self.group_by_speaker.setToolTip("No speaker appears in both the training and the test clips")
         self.group_by_speaker.setChecked(True)
-        self.cv_folds = QSpinBox(minimum=0, maximum=20, value=0)
-        self.cv_folds.setSpecialValueText("off")
-        self.cv_folds.setToolTip("0 = off, or 2 to 20 folds of cross-validation on the whole dataset")
+        self.cv_folds = CvSpinBox()
+        self.normalize_combo = QComboBox()
+        self.normalize_combo.addItem("None (one scaling for all)", "none")
+        self.normalize_combo.addItem("Per speaker (z-score within each voice)", "speaker")
+        self.normalize_combo.setToolTip(
+            "Per speaker: every feature relative to that speaker's own typical values; stored with the model, "
+            "which then learns a live speaker's statistics as the talk goes on. Needs a speaker for every clip."
+        )
         self.skip_bad = QCheckBox("Skip unusable files")
         self.skip_bad.setToolTip("Train on the usable clips and record the skipped ones in the metadata")
         eval_box = QGroupBox("Evaluation")
         eval_form = QFormLayout(eval_box)
         eval_form.addRow("Test fraction", self.test_fraction)
         eval_form.addRow("Seed", self.seed)
-        eval_form.addRow("Cross-validation folds", self.cv_folds)
+        eval_form.addRow("Cross-validation", self.cv_folds)
+        eval_form.addRow("Normalisation", self.normalize_combo)
         eval_form.addRow(self.group_by_speaker)
         eval_form.addRow(self.skip_bad)
 
@@ -168,7 +222,8 @@ class TrainTab(QWidget):
         self.test_fraction.setValue(float(s("train/test_fraction", 0.2)))
         self.seed.setValue(int(s("train/seed", 42)))
         self.group_by_speaker.setChecked(bool(s("train/group_by_speaker", True)))
-        self.cv_folds.setValue(int(s("train/cv_folds", 0)))
+        self.cv_folds.set_cv(s("train/cv_folds", "0"))
+        self.normalize_combo.setCurrentIndex(max(0, self.normalize_combo.findData(str(s("train/normalize", "none")))))
         self.skip_bad.setChecked(bool(s("train/skip_bad", False)))
         dataset = str(s("train/dataset", ""))
         if dataset:
@@ -180,8 +235,8 @@ class TrainTab(QWidget):
             "train/dataset": self.dataset.text(), "train/experiment": self.experiment_edit.text(),
             "train/model_type": self.model_type(), "train/hyperparameters": self._hyper_by_type,
             "train/test_fraction": self.test_fraction.value(), "train/seed": self.seed.value(),
-            "train/group_by_speaker": self.group_by_speaker.isChecked(), "train/cv_folds": self.cv_folds.value(),
-            "train/skip_bad": self.skip_bad.isChecked(),
+            "train/group_by_speaker": self.group_by_speaker.isChecked(), "train/cv_folds": str(self.cv_folds.cv()),
+            "train/skip_bad": self.skip_bad.isChecked(), "train/normalize": self.normalize(),
         }
         for key, value in values.items():
             self.context.set_setting(key, value)
@@ -189,6 +244,9 @@ class TrainTab(QWidget):
     # -- dataset ---------------------------------------------------------------------------
     def model_type(self) -> str:
         return str(self.model_combo.currentData())
+
+    def normalize(self) -> str:
+        return str(self.normalize_combo.currentData())
 
     def set_dataset(self, path: str | Path) -> None:
         """Use this dataset and check it now (picker, drop, restore, tests)."""
@@ -219,7 +277,7 @@ class TrainTab(QWidget):
         name = self.experiment_edit.text().strip() or self.model_type()
         for widget, args in ((self.experiment_edit, (name, 0.2, 0, 0)),
                              (self.test_fraction, ("x", self.test_fraction.value(), 0, 0)),
-                             (self.cv_folds, ("x", 0.2, self.cv_folds.value(), 0)),
+                             (self.cv_folds, ("x", 0.2, self.cv_folds.cv(), 0)),
                              (self.seed, ("x", 0.2, 0, self.seed.value()))):
             try:
                 validate_options(*args)
@@ -264,7 +322,8 @@ class TrainTab(QWidget):
             "test_fraction": self.test_fraction.value(),
             "seed": self.seed.value(),
             "group_by_speaker": self.group_by_speaker.isChecked(),
-            "cv_folds": self.cv_folds.value(),
+            "cv_folds": self.cv_folds.cv(),
+            "normalize": self.normalize(),
             "skip_bad": self.skip_bad.isChecked(),
         }
         dataset, model_type, params = self.dataset.text(), self.model_type(), self.hyper_form.values()
