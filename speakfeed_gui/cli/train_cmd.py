@@ -24,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--normalize", default="none", choices=NORMALIZE_CHOICES,
                    help="speaker: z-score every feature within each speaker (stored with the model)")
     p.add_argument("--no-speaker-split", action="store_true", help="allow a speaker in both train and test")
+    p.add_argument("--cluster", metavar="ADDRESS", help="run the cross-validation on a Dask cluster (tcp://host:8786)")
     p.add_argument("--skip-bad", action="store_true", help="skip unusable clips (recorded in the metadata)")
     p.add_argument("--description", default="")
     p.add_argument("--tag", action="append", default=[])
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         model_id = run_training_experiment(
             args.dataset, args.model_type, parse_params(args.param), experiment_name=args.experiment,
-            workspace=ws, test_fraction=args.test_fraction, seed=args.seed, cv_folds=args.cv, normalize=args.normalize,
+            workspace=ws, test_fraction=args.test_fraction, seed=args.seed, cv_folds=args.cv, normalize=args.normalize, cluster=args.cluster,
             group_by_speaker=not args.no_speaker_split, skip_bad=args.skip_bad, progress=TerminalProgress(),
             cancel=cancel, description=args.description, tags=args.tag,
         )

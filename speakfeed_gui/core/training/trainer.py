@@ -156,6 +156,33 @@ def _save_and_register(
                 folder.rmdir()  # only succeeds while empty (another process may be saving into it)
 
 
+def prepare_features(
+    dataset_path: str | Path, ws: Workspace, *, normalize: str = "none", skip_bad: bool = False,
+    progress: ProgressCallback, cancel: CancelToken | None,
+) -> tuple[Any, Any, list[Any], np.ndarray, np.ndarray, list[str | None], Any]:
+    """Check the dataset, featurise it (cached) and normalise: (dataset, report, clips, X, y, speakers, spec).
+
+    Shared by training and the hyperparameter search, so both see exactly the same numbers.
+    """
+    from speakfeed_gui.core.features.batch import featurize_files
+    from speakfeed_gui.core.features.normalization import NormalizationSpec, check_normalize, zscore_by_speaker
+    from speakfeed_gui.core.training.datasets import check_dataset, load_dataset, usable_clips
+
+    check_normalize(normalize)
+    dataset = load_dataset(dataset_path)
+    report = check_dataset(dataset, progress=progress, cancel=cancel)
+    clips = usable_clips(report, skip_bad=skip_bad)
+    check_cancel(cancel)
+    X = featurize_files([c.path for c in clips], cache_dir=_writable_cache(ws), progress=progress, cancel=cancel)
+    y = np.array([c.label for c in clips])
+    speakers = [c.speaker for c in clips]
+    normalization = NormalizationSpec.fit(normalize, X, speakers)
+    if normalization.kind == "speaker":
+        X = zscore_by_speaker(X, speakers)  # each speaker (held-out ones too) by its own clips only
+    check_cancel(cancel)
+    return dataset, report, clips, X, y, speakers, normalization
+
+
 def run_training_experiment(
     dataset_path: str | Path,
     model_type: str,
@@ -173,17 +200,19 @@ def run_training_experiment(
     cancel: CancelToken | None = None,
     description: str = "",
     tags: Iterable[str] = (),
+    extra_metadata: Mapping[str, Any] | None = None,
+    cluster: str | None = None,
 ) -> str:
     """Train, evaluate, save and register one model; returns its registry id.
 
     `cv_folds` "loso" pools leave-one-speaker-out predictions (metadata `evaluation_results.cv`);
     `normalize="speaker"` z-scores every feature within each speaker before scaling (stored with
     the model; prediction uses the speaker's running statistics, see core/features/normalization.py).
+    `extra_metadata` adds sections to the metadata (e.g. the hyperparameter search's record);
+    `cluster` (a Dask scheduler address) runs the cross-validation folds on that cluster.
     """
-    from speakfeed_gui.core.features.batch import featurize_files
     from speakfeed_gui.core.features.extractor import FEATURE_SET_ID, FEATURE_SET_VERSION, feature_names
-    from speakfeed_gui.core.features.normalization import NormalizationSpec, check_normalize, zscore_by_speaker
-    from speakfeed_gui.core.training.datasets import check_dataset, load_dataset, usable_clips
+    from speakfeed_gui.core.features.normalization import check_normalize
     from speakfeed_gui.core.training.versioning import check_cv, cv_splits, dataset_fingerprint, make_split
 
     progress = progress or no_progress
@@ -193,18 +222,12 @@ def run_training_experiment(
     validate_options(experiment, test_fraction, cv_folds, seed)
     cv_folds = check_cv(cv_folds)
     check_normalize(normalize)
+    from speakfeed_gui.core.training.compute import check_cluster
 
-    dataset = load_dataset(dataset_path)
-    report = check_dataset(dataset, progress=progress, cancel=cancel)
-    clips = usable_clips(report, skip_bad=skip_bad)
-    check_cancel(cancel)
-    X = featurize_files([c.path for c in clips], cache_dir=_writable_cache(ws), progress=progress, cancel=cancel)
-    y = np.array([c.label for c in clips])
-    speakers = [c.speaker for c in clips]
-    normalization = NormalizationSpec.fit(normalize, X, speakers)
-    if normalization.kind == "speaker":
-        X = zscore_by_speaker(X, speakers)  # each speaker (held-out ones too) by its own clips only
-    check_cancel(cancel)
+    check_cluster(cluster)
+
+    dataset, report, clips, X, y, speakers, normalization = prepare_features(
+        dataset_path, ws, normalize=normalize, skip_bad=skip_bad, progress=progress, cancel=cancel)
 
     progress("split", 0, 1, "splitting")
     split = make_split(list(y), speakers, test_fraction=test_fraction, seed=seed, group_by_speaker=group_by_speaker)
@@ -231,10 +254,14 @@ def run_training_experiment(
         progress("evaluate", 0, 1, "cross-validating" + (" (leave one speaker out)" if cv_folds == "loso" else ""))
         folds = cv_splits(list(y), speakers, folds=cv_folds, seed=seed, group_by_speaker=group_by_speaker)
         check_cancel(cancel)
-        evaluation["cv"] = cross_validate(
-            lambda y_fold: make_estimator(model_type, params, seed, y_fold), X, y, folds,
-            speakers=speakers, scheme="leave-one-speaker-out" if cv_folds == "loso" else f"{len(folds)}-fold",
-        )
+        from speakfeed_gui.core.training.compute import compute_backend
+
+        with compute_backend(cluster):
+            evaluation["cv"] = cross_validate(
+                lambda y_fold: make_estimator(model_type, params, seed, y_fold), X, y, folds,
+                speakers=speakers, scheme="leave-one-speaker-out" if cv_folds == "loso" else f"{len(folds)}-fold",
+                n_jobs=-1 if cluster else None,
+            )
         evaluation["cv"]["normalization"] = normalization.kind
         check_cancel(cancel)
     summary = f"accuracy {evaluation['accuracy']:.3f}, macro-F1 {evaluation['macro_f1']:.3f}"
@@ -262,6 +289,7 @@ def run_training_experiment(
                   "n_train": len(split.train), "n_test": len(split.test)},
         "versions": runtime_versions(),
         "description": description,
+        **dict(extra_metadata or {}),
     }
     entry = {
         "experiment_name": experiment, "model_type": model_type, "accuracy": evaluation["accuracy"],
