@@ -101,6 +101,7 @@ class TrainTab(QWidget):
     run_failed = Signal(str)
     run_cancelled = Signal()
     dataset_checked = Signal()
+    trial_reported = Signal(object)  # a search trial's record, emitted from the worker thread (queued)
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -133,6 +134,18 @@ class TrainTab(QWidget):
         model_form.addRow("Experiment name", self.experiment_edit)
         model_form.addRow("Model type", self.model_combo)
         model_form.addRow(self.hyper_form)
+        self.search_check = QCheckBox("Search hyperparameters")
+        self.search_check.setToolTip(
+            "Try many values of the parameters above (Optuna) and keep the best by the pooled cross-validated UAR; "
+            "needs cross-validation (leave one speaker out or folds). The best model is registered with every trial."
+        )
+        self.trials_spin = QSpinBox(minimum=1, maximum=1000, value=20)
+        self.trials_spin.setSuffix(" trials")
+        search_row = QHBoxLayout()
+        search_row.addWidget(self.search_check)
+        search_row.addWidget(self.trials_spin)
+        search_row.addStretch(1)
+        model_form.addRow(search_row)
 
         self.test_fraction = QDoubleSpinBox(decimals=2, minimum=0.05, maximum=0.5, singleStep=0.05, value=0.2)
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=42)
@@ -205,8 +218,11 @@ class TrainTab(QWidget):
         layout.addWidget(self.splitter)
 
         self.model_combo.currentIndexChanged.connect(self._on_model_type_changed)
+        self.search_check.toggled.connect(self._on_search_toggled)
+        self.trial_reported.connect(self.run_panel.show_trial)
         for signal in (self.experiment_edit.textChanged, self.test_fraction.valueChanged, self.seed.valueChanged,
-                       self.cv_folds.valueChanged, self.skip_bad.toggled, self.hyper_form.changed):
+                       self.cv_folds.valueChanged, self.skip_bad.toggled, self.hyper_form.changed,
+                       self.search_check.toggled):
             signal.connect(self.revalidate)
 
     # -- settings ---------------------------------------------------------------------------
@@ -225,6 +241,9 @@ class TrainTab(QWidget):
         self.cv_folds.set_cv(s("train/cv_folds", "0"))
         self.normalize_combo.setCurrentIndex(max(0, self.normalize_combo.findData(str(s("train/normalize", "none")))))
         self.skip_bad.setChecked(bool(s("train/skip_bad", False)))
+        self.trials_spin.setValue(int(s("train/trials", 20)))
+        self.search_check.setChecked(bool(s("train/search", False)))
+        self._on_search_toggled()
         dataset = str(s("train/dataset", ""))
         if dataset:
             self.set_dataset(dataset)
@@ -237,6 +256,7 @@ class TrainTab(QWidget):
             "train/test_fraction": self.test_fraction.value(), "train/seed": self.seed.value(),
             "train/group_by_speaker": self.group_by_speaker.isChecked(), "train/cv_folds": str(self.cv_folds.cv()),
             "train/skip_bad": self.skip_bad.isChecked(), "train/normalize": self.normalize(),
+            "train/search": self.searching(), "train/trials": self.trials_spin.value(),
         }
         for key, value in values.items():
             self.context.set_setting(key, value)
@@ -288,6 +308,10 @@ class TrainTab(QWidget):
         hyper_problem = self.hyper_form.validate()
         if hyper_problem:
             found.append(hyper_problem)
+        if self.searching() and self.cv_folds.cv() == 0:
+            problem = "a search needs cross-validation: choose leave one speaker out or 2 to 20 folds"
+            mark_invalid(self.cv_folds, problem)
+            found.append(problem)
         return found
 
     def revalidate(self) -> None:
@@ -296,6 +320,13 @@ class TrainTab(QWidget):
         more = f" (+{len(problems) - 1} more: see the red fields)" if len(problems) > 1 else ""
         self.message_label.setText(problems[0] + more if problems and not running else "")
         self.start_button.setEnabled(not problems and not running)
+
+    def searching(self) -> bool:
+        return self.search_check.isChecked()
+
+    def _on_search_toggled(self) -> None:
+        self.trials_spin.setEnabled(self.searching())
+        self.start_button.setText("Start search" if self.searching() else "Start training")
 
     def _on_model_type_changed(self) -> None:
         previous = self.hyper_form.model_type
@@ -327,8 +358,23 @@ class TrainTab(QWidget):
             "skip_bad": self.skip_bad.isChecked(),
         }
         dataset, model_type, params = self.dataset.text(), self.model_type(), self.hyper_form.values()
+        search: tuple[list[str], int] | None = None
+        if self.searching():
+            from speakfeed_gui.core.training.search import searched_specs
+
+            search = ([s.name for s in searched_specs(model_type)], self.trials_spin.value())
+        trials, report_trial = self.trials_spin.value(), self.trial_reported.emit
 
         def work(progress: Any, cancel: Any) -> str:
+            if search is not None:
+                from speakfeed_gui.core.training.search import run_search
+
+                fixed = {k: v for k, v in params.items() if k not in search[0]}
+                kept = {k: options[k] for k in ("experiment_name", "workspace", "seed", "cv_folds", "normalize",
+                                                "skip_bad")}
+                result = run_search(dataset, model_type, trials=trials, fixed=fixed, progress=progress,
+                                    cancel=cancel, on_trial=lambda t: report_trial(t.to_dict()), **kept)
+                return result.model_id
             from speakfeed_gui.core.training.trainer import run_training_experiment
 
             return run_training_experiment(dataset, model_type, params, progress=progress, cancel=cancel, **options)
@@ -340,7 +386,7 @@ class TrainTab(QWidget):
         self.worker.cancelled.connect(self._on_cancelled)
         self.worker.done.connect(self._on_done)
         self.model_id, self._failure = "", ""
-        self.run_panel.begin(model_type, dataset)
+        self.run_panel.begin(model_type, dataset, search)
         self.context.track(self.worker, "Training")
         self.worker.start()
         self._set_running(True)
