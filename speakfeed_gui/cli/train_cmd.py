@@ -24,6 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--normalize", default="none", choices=NORMALIZE_CHOICES,
                    help="speaker: z-score every feature within each speaker (stored with the model)")
     p.add_argument("--no-speaker-split", action="store_true", help="allow a speaker in both train and test")
+    p.add_argument("--features", metavar="SPEC", default=None,
+                   help="feature set: sf-prosody-mfcc (default) or ssl:<model folder or hub id>[@layer] "
+                        "(mean-pooled hidden states of a wav2vec2/HuBERT/WavLM model)")
     p.add_argument("--cluster", metavar="ADDRESS", help="run the cross-validation on a Dask cluster (tcp://host:8786)")
     p.add_argument("--skip-bad", action="store_true", help="skip unusable clips (recorded in the metadata)")
     p.add_argument("--description", default="")
@@ -51,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         model_id = run_training_experiment(
             args.dataset, args.model_type, parse_params(args.param), experiment_name=args.experiment,
-            workspace=ws, test_fraction=args.test_fraction, seed=args.seed, cv_folds=args.cv, normalize=args.normalize, cluster=args.cluster,
+            workspace=ws, test_fraction=args.test_fraction, seed=args.seed, cv_folds=args.cv, normalize=args.normalize,
+            cluster=args.cluster, feature_extractor=args.features,
             group_by_speaker=not args.no_speaker_split, skip_bad=args.skip_bad, progress=TerminalProgress(),
             cancel=cancel, description=args.description, tags=args.tag,
         )

@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="fixed hyperparameter, not searched (repeatable)")
     p.add_argument("--experiment", help="experiment name of the registered best model")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--features", metavar="SPEC", default=None,
+                   help="feature set: sf-prosody-mfcc (default) or ssl:<model folder or hub id>[@layer] "
+                        "(mean-pooled hidden states of a wav2vec2/HuBERT/WavLM model)")
     p.add_argument("--cluster", metavar="ADDRESS", help="run the trials' folds on a Dask cluster (tcp://host:8786)")
     p.add_argument("--skip-bad", action="store_true")
     p.add_argument("--tag", action="append", default=[])
@@ -39,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
         result = run_search(
             args.dataset, args.model_type, trials=args.trials, cv_folds=args.cv, normalize=args.normalize,
             fixed=parse_params(args.param), experiment_name=args.experiment, workspace=ws, seed=args.seed,
-            skip_bad=args.skip_bad, cluster=args.cluster, progress=TerminalProgress(), cancel=cancel, tags=args.tag,
+            skip_bad=args.skip_bad, cluster=args.cluster, feature_extractor=args.features, progress=TerminalProgress(),
+            cancel=cancel, tags=args.tag,
         )
     except KeyboardInterrupt:
         cancel.cancel()

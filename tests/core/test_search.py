@@ -121,3 +121,13 @@ def test_search_on_a_dask_cluster_gives_the_local_trials(workspace, local_cluste
 def test_a_bad_cluster_address_is_one_line(workspace):
     with pytest.raises(SpeakFeedError, match="expected a Dask scheduler address such as tcp://host:8786"):
         run_training_experiment(EMODB, "svm", workspace=workspace, cv_folds="loso", cluster="host:8786")
+
+
+def test_featurising_on_a_dask_cluster_gives_the_local_vectors_and_fills_the_local_cache(tmp_path, local_cluster):
+    from speakfeed_gui.core.features.batch import cache_folder, featurize_files
+
+    clips = sorted((EMODB.parent / "wav").iterdir())[:20]
+    local = featurize_files(clips, cache_dir=None, n_jobs=1)
+    remote = featurize_files(clips, cache_dir=tmp_path, cluster=local_cluster.scheduler_address)
+    assert np.array_equal(local, remote)
+    assert len(list(cache_folder(tmp_path).glob("*.npy"))) == 20

@@ -27,6 +27,7 @@ class AudioEmotionModel(BaseModel):
         self._scaler: Any = None
         self.metadata: dict[str, Any] = {}
         self.model_id: str | None = None
+        self.feature_set: Any = None  # core.features.sets.FeatureSet, from the metadata
         self.normalizer: Any = None  # SessionNormalizer of a model trained with per-speaker normalisation
 
     @property
@@ -67,24 +68,26 @@ class AudioEmotionModel(BaseModel):
             return
         self.normalizer.reset()
         if calibration:
-            from speakfeed_gui.core.features.extractor import extract_features
-
-            self.normalizer.calibrate(np.stack([extract_features(a, self.sample_rate) for a in calibration]))
+            self.normalizer.calibrate(np.stack([self.feature_set.extract(a, self.sample_rate) for a in calibration]))
 
     def _check_feature_set(self) -> None:
-        from speakfeed_gui.core.features.extractor import FEATURE_SET_ID, FEATURE_SET_VERSION
+        """Rebuild the model's feature set from its metadata; refuse one this SpeakFeed computes differently."""
+        from speakfeed_gui.core.features.sets import feature_set_from_spec
 
         recorded = self.metadata.get("feature_set", {})
-        if (recorded.get("id"), recorded.get("version")) != (FEATURE_SET_ID, FEATURE_SET_VERSION):
+        try:
+            self.feature_set = feature_set_from_spec(recorded.get("extractor"))
+        except SpeakFeedError as exc:
+            raise ModelLoadError(f"model {self.name}: {exc}") from None
+        current = (self.feature_set.id, self.feature_set.version)
+        if (recorded.get("id"), recorded.get("version")) != current:
             raise ModelLoadError(
                 f"model {self.name}: trained on feature set {recorded.get('id')} v{recorded.get('version')}, "
-                f"this SpeakFeed computes {FEATURE_SET_ID} v{FEATURE_SET_VERSION}; retrain it"
+                f"this SpeakFeed computes {current[0]} v{current[1]}; retrain it"
             )
 
     def _predict_proba(self, batch: list[Any]) -> list[Mapping[str, float]]:
-        from speakfeed_gui.core.features.extractor import extract_features
-
-        X = np.stack([extract_features(audio, self.sample_rate) for audio in batch])
+        X = np.stack([self.feature_set.extract(audio, self.sample_rate) for audio in batch])
         if self.normalizer is not None:  # the speaker's statistics so far, this batch included
             X = self.normalizer.transform(X)
         probs = self._classifier.predict_proba(self._scaler.transform(X))

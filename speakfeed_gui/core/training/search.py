@@ -85,6 +85,7 @@ def run_search(
     seed: int = 42,
     skip_bad: bool = False,
     cluster: str | None = None,
+    feature_extractor: str | Mapping[str, Any] | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     on_trial: Callable[[Trial], None] | None = None,
@@ -94,7 +95,8 @@ def run_search(
     """Search `trials` value sets by pooled speaker-grouped CV UAR, then train and register the best."""
     import optuna
 
-    from speakfeed_gui.core.training.compute import compute_backend
+    from speakfeed_gui.core.features.compute import check_cluster, compute_backend
+    from speakfeed_gui.core.features.sets import feature_set_from_spec
     from speakfeed_gui.core.training.evaluation import cross_validate
     from speakfeed_gui.core.training.trainer import prepare_features, run_training_experiment, validate_options
     from speakfeed_gui.core.training.versioning import check_cv, cv_splits
@@ -109,8 +111,10 @@ def run_search(
     base = validate_hyperparameters(model_type, fixed)
     validate_options(experiment_name or model_type, 0.2, cv_folds, seed)
     specs = searched_specs(model_type)
+    check_cluster(cluster)
     _, _, _, X, y, speakers, _ = prepare_features(
-        dataset_path, ws, normalize=normalize, skip_bad=skip_bad, progress=progress, cancel=cancel)
+        dataset_path, ws, normalize=normalize, skip_bad=skip_bad, progress=progress, cancel=cancel,
+        feature_set=feature_set_from_spec(feature_extractor), cluster=cluster)
     folds = cv_splits(list(y), speakers, folds=cv_folds, seed=seed)
     scheme = "leave-one-speaker-out" if cv_folds == "loso" else f"{len(folds)}-fold"
 
@@ -147,6 +151,7 @@ def run_search(
     model_id = run_training_experiment(
         dataset_path, model_type, best.params, experiment_name=experiment_name, workspace=ws, seed=seed,
         cv_folds=cv_folds, normalize=normalize, skip_bad=skip_bad, progress=progress, cancel=cancel,
+        cluster=cluster, feature_extractor=feature_extractor,
         description=description or f"best of {len(done)} search trials ({scheme} UAR {best.uar:.3f})",
         tags=[*tags, "search"], extra_metadata={"search": record},
     )

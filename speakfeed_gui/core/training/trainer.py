@@ -158,11 +158,12 @@ def _save_and_register(
 
 def prepare_features(
     dataset_path: str | Path, ws: Workspace, *, normalize: str = "none", skip_bad: bool = False,
-    progress: ProgressCallback, cancel: CancelToken | None,
+    progress: ProgressCallback, cancel: CancelToken | None, feature_set: Any = None, cluster: str | None = None,
 ) -> tuple[Any, Any, list[Any], np.ndarray, np.ndarray, list[str | None], Any]:
     """Check the dataset, featurise it (cached) and normalise: (dataset, report, clips, X, y, speakers, spec).
 
     Shared by training and the hyperparameter search, so both see exactly the same numbers.
+    `feature_set` (core/features/sets.py; default the built-in one) chooses the extractor.
     """
     from speakfeed_gui.core.features.batch import featurize_files
     from speakfeed_gui.core.features.normalization import NormalizationSpec, check_normalize, zscore_by_speaker
@@ -173,7 +174,8 @@ def prepare_features(
     report = check_dataset(dataset, progress=progress, cancel=cancel)
     clips = usable_clips(report, skip_bad=skip_bad)
     check_cancel(cancel)
-    X = featurize_files([c.path for c in clips], cache_dir=_writable_cache(ws), progress=progress, cancel=cancel)
+    X = featurize_files([c.path for c in clips], cache_dir=_writable_cache(ws), progress=progress, cancel=cancel,
+                        feature_set=feature_set, cluster=cluster)
     y = np.array([c.label for c in clips])
     speakers = [c.speaker for c in clips]
     normalization = NormalizationSpec.fit(normalize, X, speakers)
@@ -202,6 +204,7 @@ def run_training_experiment(
     tags: Iterable[str] = (),
     extra_metadata: Mapping[str, Any] | None = None,
     cluster: str | None = None,
+    feature_extractor: str | Mapping[str, Any] | None = None,
 ) -> str:
     """Train, evaluate, save and register one model; returns its registry id.
 
@@ -209,10 +212,12 @@ def run_training_experiment(
     `normalize="speaker"` z-scores every feature within each speaker before scaling (stored with
     the model; prediction uses the speaker's running statistics, see core/features/normalization.py).
     `extra_metadata` adds sections to the metadata (e.g. the hyperparameter search's record);
-    `cluster` (a Dask scheduler address) runs the cross-validation folds on that cluster.
+    `cluster` (a Dask scheduler address) runs featurisation and the cross-validation folds on that
+    cluster. `feature_extractor` names the feature set (default `sf-prosody-mfcc`; "ssl:<model>[@layer]"
+    for a pretrained speech model's pooled hidden states, see core/features/sets.py).
     """
-    from speakfeed_gui.core.features.extractor import FEATURE_SET_ID, FEATURE_SET_VERSION, feature_names
     from speakfeed_gui.core.features.normalization import check_normalize
+    from speakfeed_gui.core.features.sets import feature_set_from_spec
     from speakfeed_gui.core.training.versioning import check_cv, cv_splits, dataset_fingerprint, make_split
 
     progress = progress or no_progress
@@ -222,12 +227,14 @@ def run_training_experiment(
     validate_options(experiment, test_fraction, cv_folds, seed)
     cv_folds = check_cv(cv_folds)
     check_normalize(normalize)
-    from speakfeed_gui.core.training.compute import check_cluster
+    from speakfeed_gui.core.features.compute import check_cluster
 
     check_cluster(cluster)
+    feature_set = feature_set_from_spec(feature_extractor)
 
     dataset, report, clips, X, y, speakers, normalization = prepare_features(
-        dataset_path, ws, normalize=normalize, skip_bad=skip_bad, progress=progress, cancel=cancel)
+        dataset_path, ws, normalize=normalize, skip_bad=skip_bad, progress=progress, cancel=cancel,
+        feature_set=feature_set, cluster=cluster)
 
     progress("split", 0, 1, "splitting")
     split = make_split(list(y), speakers, test_fraction=test_fraction, seed=seed, group_by_speaker=group_by_speaker)
@@ -254,7 +261,7 @@ def run_training_experiment(
         progress("evaluate", 0, 1, "cross-validating" + (" (leave one speaker out)" if cv_folds == "loso" else ""))
         folds = cv_splits(list(y), speakers, folds=cv_folds, seed=seed, group_by_speaker=group_by_speaker)
         check_cancel(cancel)
-        from speakfeed_gui.core.training.compute import compute_backend
+        from speakfeed_gui.core.features.compute import compute_backend
 
         with compute_backend(cluster):
             evaluation["cv"] = cross_validate(
@@ -281,7 +288,7 @@ def run_training_experiment(
         "evaluation_results": evaluation,
         "created_at": created,
         "labels": estimator.classes_.tolist(),
-        "feature_set": {"id": FEATURE_SET_ID, "version": FEATURE_SET_VERSION, "names": feature_names()},
+        "feature_set": feature_set.to_metadata(),
         "normalization": normalization.to_metadata(),
         "dataset": {"source": str(dataset.source), "layout": dataset.layout, "fingerprint": fingerprint,
                     "skipped": skipped},
