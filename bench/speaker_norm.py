@@ -16,6 +16,10 @@ one; the predictions of all folds are pooled into one UAR (macro recall) per con
 
 The classifiers are the app's own (`make_estimator`) with default hyperparameters, features the
 app's `sf-prosody-mfcc` set. Nothing here is tuned on the held-out speakers.
+
+A second table sets SpeakFeed's feature set beside openSMILE's eGeMAPSv02 (88 functionals, the
+`opensmile` package) on the same clips, folds and classifiers, global vs per-speaker scaling,
+with each extraction's wall time on all cores (cold cache; bench/featurize.py's openSMILE runner).
 """
 
 from __future__ import annotations
@@ -108,6 +112,38 @@ def measure(model_type: str, X, y, speakers, *, orders: int, calibration: int) -
             for name, parts in pooled.items()}
 
 
+def compare_sets(X: np.ndarray, y: np.ndarray, speakers: np.ndarray) -> dict[str, float]:
+    """Pooled LOSO UAR for LR/SVM x global/per-speaker scaling, through the app's own cross_validate."""
+    from speakfeed_gui.core.features.normalization import zscore_by_speaker
+    from speakfeed_gui.core.training.estimators import make_estimator, validate_hyperparameters
+    from speakfeed_gui.core.training.evaluation import cross_validate
+    from speakfeed_gui.core.training.versioning import cv_splits
+
+    folds = cv_splits(list(y), list(speakers), folds="loso", seed=42)
+    out = {}
+    for scaling, features in (("global", X), ("per speaker", zscore_by_speaker(X, list(speakers)))):
+        for model_type in ("logistic_regression", "svm"):
+            params = validate_hyperparameters(model_type, {})
+            cv = cross_validate(lambda y_fold, m=model_type, p=params: make_estimator(m, p, 42, y_fold),
+                                features, y, folds)
+            out[f"{model_type}, {scaling}"] = cv["macro_recall"]
+    return out
+
+
+def opensmile_features(corpus: Path) -> tuple[np.ndarray, float] | None:
+    try:
+        import opensmile  # noqa: F401
+    except ImportError:
+        return None
+    from bench.featurize import smile_files
+
+    with corpus.open(newline="") as handle:
+        paths = [str(corpus.parent / r["path"]) for r in csv.DictReader(handle)]
+    began = time.perf_counter()
+    X = smile_files(paths, -1)
+    return X.astype(np.float64), time.perf_counter() - began
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.speaker_norm", description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -121,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     for model_type in ("logistic_regression", "svm"):
         log.info("measuring %s", model_type)
         results[model_type] = measure(model_type, X, y, speakers, orders=args.orders, calibration=args.calibration)
+    sets = {"SpeakFeed `sf-prosody-mfcc` (80)": (compare_sets(X, y, speakers), seconds)}
+    smile = opensmile_features(args.corpus)
+    if smile is not None:
+        sets["openSMILE eGeMAPSv02 (88)"] = (compare_sets(smile[0], y, speakers), smile[1])
     names = list(results["logistic_regression"])
     lines = [
         "# Per-speaker normalisation on unseen speakers (leave-one-speaker-out)",
@@ -136,6 +176,18 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|",
     ]
     lines += [f"| {n} | {results['logistic_regression'][n]:.3f} | {results['svm'][n]:.3f} |" for n in names]
+    columns = ["logistic_regression, global", "svm, global", "logistic_regression, per speaker", "svm, per speaker"]
+    lines += [
+        "",
+        "## Feature sets side by side (same clips, folds and classifiers; pooled LOSO UAR)",
+        "",
+        "| features | LR, global | SVM, global | LR, per speaker | SVM, per speaker | extraction, all cores |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [f"| {name} | " + " | ".join(f"{uars[c]:.3f}" for c in columns) + f" | {secs:.1f} s |"
+              for name, (uars, secs) in sets.items()]
+    if smile is None:
+        lines.append("\nopenSMILE is not installed (bench/requirements.txt): only SpeakFeed's set was measured.")
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
     return 0
