@@ -101,7 +101,8 @@ class TrainTab(QWidget):
     run_failed = Signal(str)
     run_cancelled = Signal()
     dataset_checked = Signal()
-    trial_reported = Signal(object)  # a search trial's record, emitted from the worker thread (queued)
+    trial_reported = Signal(object)
+    data_shown = Signal()  # a search trial's record, emitted from the worker thread (queued)
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -171,9 +172,17 @@ class TrainTab(QWidget):
         eval_form.addRow(self.group_by_speaker)
         eval_form.addRow(self.skip_bad)
 
+        self.data_button = QPushButton("Look at the data…")
+        self.data_button.setToolTip("Clips per label and speaker, the duration histogram and a PCA projection "
+                                    "of the features coloured by label")
+        self.data_button.clicked.connect(self.show_data)
+        self.data_dialog: Any = None
+        self.data_worker: Worker | None = None
         self.form = QWidget()
         form_layout = QVBoxLayout(self.form)
-        for box in (self.dataset, model_box, eval_box):
+        form_layout.addWidget(self.dataset)
+        form_layout.addWidget(self.data_button, 0, Qt.AlignmentFlag.AlignRight)
+        for box in (model_box, eval_box):
             form_layout.addWidget(box)
         form_layout.addStretch(1)
         scroll = QScrollArea()
@@ -314,12 +323,42 @@ class TrainTab(QWidget):
             found.append(problem)
         return found
 
+    def show_data(self) -> Worker | None:
+        """Explore the chosen dataset in the background, then show the data window."""
+        if self.data_worker is not None and self.data_worker.running:
+            return None
+        dataset, normalize, workspace = self.dataset.text(), self.normalize(), self.context.workspace
+
+        def work(progress: Any, cancel: Any) -> Any:
+            from speakfeed_gui.core.training.explore import explore_dataset
+
+            return explore_dataset(dataset, workspace=workspace, normalize=normalize, progress=progress, cancel=cancel)
+
+        self.data_worker = Worker(work, name="explore dataset", parent=self)
+        self.data_worker.finished.connect(lambda overview: self._on_explored(overview, dataset))
+        self.data_worker.failed.connect(lambda exc: report_error(exc, title="Cannot look at the data"))
+        self.data_worker.done.connect(lambda: self.data_button.setEnabled(True))
+        self.data_button.setEnabled(False)
+        self.data_worker.start()
+        return self.data_worker
+
+    def _on_explored(self, overview: Any, dataset: str) -> None:
+        from speakfeed_gui.ui.data_view import DataDialog
+
+        if self.data_dialog is None:
+            self.data_dialog = DataDialog(self)
+        self.data_dialog.view.set_overview(overview, Path(dataset).name)
+        self.data_dialog.show()
+        self.data_dialog.raise_()
+        self.data_shown.emit()
+
     def revalidate(self) -> None:
         problems = self.problems()
         running = self.running()
         more = f" (+{len(problems) - 1} more: see the red fields)" if len(problems) > 1 else ""
         self.message_label.setText(problems[0] + more if problems and not running else "")
         self.start_button.setEnabled(not problems and not running)
+        self.data_button.setEnabled(self.dataset.report is not None and not (self.data_worker and self.data_worker.running))
 
     def searching(self) -> bool:
         return self.search_check.isChecked()
