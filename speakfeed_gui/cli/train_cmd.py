@@ -28,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="feature set: sf-prosody-mfcc (default) or ssl:<model folder or hub id>[@layer] "
                         "(mean-pooled hidden states of a wav2vec2/HuBERT/WavLM model)")
     p.add_argument("--cluster", metavar="ADDRESS", help="run the cross-validation on a Dask cluster (tcp://host:8786)")
+    p.add_argument("--importance", action="store_true",
+                   help="also compute the permutation feature importance on the held-out split")
     p.add_argument("--skip-bad", action="store_true", help="skip unusable clips (recorded in the metadata)")
     p.add_argument("--description", default="")
     p.add_argument("--tag", action="append", default=[])
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         model_id = run_training_experiment(
             args.dataset, args.model_type, parse_params(args.param), experiment_name=args.experiment,
             workspace=ws, test_fraction=args.test_fraction, seed=args.seed, cv_folds=args.cv, normalize=args.normalize,
-            cluster=args.cluster, feature_extractor=args.features,
+            cluster=args.cluster, feature_extractor=args.features, importance=args.importance,
             group_by_speaker=not args.no_speaker_split, skip_bad=args.skip_bad, progress=TerminalProgress(),
             cancel=cancel, description=args.description, tags=args.tag,
         )
@@ -65,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     entry = ModelRegistry(ws.registry_path).get_model_info(model_id)
     print(f"registered {model_id}  {entry['model_name']}  accuracy {entry['accuracy']:.3f}  macro-F1 {entry['macro_f1']:.3f}")
     print_cv(ws, entry)
+    if args.importance:
+        print_importance(entry)
     return 0
 
 
@@ -82,3 +86,17 @@ def print_cv(ws, entry: dict) -> None:
     speakers = cv.get("per_speaker") or {}
     if speakers:
         print("per speaker accuracy: " + "  ".join(f"{s} {v['accuracy']:.2f}" for s, v in speakers.items()))
+
+
+def print_importance(entry: dict, top: int = 10) -> None:
+    """The features whose shuffling costs the most held-out UAR."""
+    from pathlib import Path
+
+    from speakfeed_gui.core.storage.atomic import read_json
+
+    section = read_json(Path(entry["metadata_path"]), "model metadata").get("evaluation_results", {}).get(
+        "permutation_importance") or {}
+    features = section.get("features") or []
+    if features:
+        print("permutation importance (drop in held-out UAR): "
+              + ", ".join(f"{f['name']} {f['mean']:+.3f}" for f in features[:top]))

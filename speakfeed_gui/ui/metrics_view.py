@@ -41,6 +41,11 @@ def summary_text(evaluation: Mapping[str, Any]) -> str:
     cv = evaluation.get("cv")
     if isinstance(cv, Mapping) and cv.get("folds"):
         text += "<br>" + cv_text(cv)
+    importance = evaluation.get("permutation_importance")
+    features = importance.get("features") if isinstance(importance, Mapping) else None
+    if isinstance(features, list) and features:
+        text += "<br>Permutation importance (drop in held-out UAR): " + ", ".join(
+            f"{f.get('name')} {f.get('mean', 0):+.3f}" for f in features[:8] if isinstance(f, Mapping))
     return text
 
 

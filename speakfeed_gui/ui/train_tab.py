@@ -161,6 +161,9 @@ class TrainTab(QWidget):
             "Per speaker: every feature relative to that speaker's own typical values; stored with the model, "
             "which then learns a live speaker's statistics as the talk goes on. Needs a speaker for every clip."
         )
+        self.importance_check = QCheckBox("Permutation feature importance")
+        self.importance_check.setToolTip("After training, shuffle each feature of the held-out clips and record how "
+                                         "much the UAR drops")
         self.skip_bad = QCheckBox("Skip unusable files")
         self.skip_bad.setToolTip("Train on the usable clips and record the skipped ones in the metadata")
         eval_box = QGroupBox("Evaluation")
@@ -170,6 +173,7 @@ class TrainTab(QWidget):
         eval_form.addRow("Cross-validation", self.cv_folds)
         eval_form.addRow("Normalisation", self.normalize_combo)
         eval_form.addRow(self.group_by_speaker)
+        eval_form.addRow(self.importance_check)
         eval_form.addRow(self.skip_bad)
 
         self.data_button = QPushButton("Look at the data…")
@@ -395,6 +399,7 @@ class TrainTab(QWidget):
             "cv_folds": self.cv_folds.cv(),
             "normalize": self.normalize(),
             "skip_bad": self.skip_bad.isChecked(),
+            "importance": self.importance_check.isChecked(),
         }
         dataset, model_type, params = self.dataset.text(), self.model_type(), self.hyper_form.values()
         search: tuple[list[str], int] | None = None

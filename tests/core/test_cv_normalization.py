@@ -170,3 +170,17 @@ def test_cli_rejects_unknown_normalization(workspace, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--workspace", str(workspace.root), "train", str(EMODB), "--normalize", "global"])
     assert exit_info.value.code == 2 and "invalid choice: 'global'" in capsys.readouterr().err
+
+
+def test_permutation_importance_on_the_held_out_split(workspace, capsys):
+    from speakfeed_gui.core.features.extractor import feature_names
+
+    assert main(["--workspace", str(workspace.root), "train", str(EMODB), "--model-type", "logistic_regression",
+                 "--importance"]) == 0
+    assert "permutation importance (drop in held-out UAR): " in capsys.readouterr().out
+    model_id = ModelRegistry(workspace.registry_path).list_models()[0]["id"]
+    section = _metadata(workspace, model_id)["evaluation_results"]["permutation_importance"]
+    means = [f["mean"] for f in section["features"]]
+    assert sorted(f["name"] for f in section["features"]) == sorted(feature_names())
+    assert means == sorted(means, reverse=True) and means[0] > 0.02  # some feature carries the held-out UAR
+    assert section["scoring"].startswith("balanced_accuracy") and section["n_repeats"] == 5

@@ -52,6 +52,7 @@ def test_loso_with_per_speaker_normalisation_from_the_form(qtbot, context):
     tab.model_combo.setCurrentIndex(tab.model_combo.findData("logistic_regression"))
     tab.cv_folds.set_cv("loso")
     tab.normalize_combo.setCurrentIndex(tab.normalize_combo.findData("speaker"))
+    tab.importance_check.setChecked(True)
     assert tab.start_button.isEnabled(), tab.message_label.text()
     with qtbot.waitSignal(tab.run_finished, timeout=180_000) as blocker:
         qtbot.mouseClick(tab.start_button, LEFT)
@@ -65,6 +66,8 @@ def test_loso_with_per_speaker_normalisation_from_the_form(qtbot, context):
     summary = metrics.summary.text()
     assert f"UAR {cv['macro_recall']:.3f}" in summary and "per-speaker normalisation" in summary
     assert "Accuracy per speaker: spk08" in summary
+    top = meta["evaluation_results"]["permutation_importance"]["features"][0]
+    assert f"Permutation importance (drop in held-out UAR): {top['name']} {top['mean']:+.3f}" in summary
     assert metrics.shown() == "cv" and sum(int(t) for t in metrics.confusion.cell_texts()) == 36
     metrics.view_combo.setCurrentIndex(metrics.view_combo.findData("holdout"))
     assert metrics.shown() == "holdout"

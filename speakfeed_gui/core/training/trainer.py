@@ -205,6 +205,7 @@ def run_training_experiment(
     extra_metadata: Mapping[str, Any] | None = None,
     cluster: str | None = None,
     feature_extractor: str | Mapping[str, Any] | None = None,
+    importance: bool = False,
 ) -> str:
     """Train, evaluate, save and register one model; returns its registry id.
 
@@ -214,7 +215,8 @@ def run_training_experiment(
     `extra_metadata` adds sections to the metadata (e.g. the hyperparameter search's record);
     `cluster` (a Dask scheduler address) runs featurisation and the cross-validation folds on that
     cluster. `feature_extractor` names the feature set (default `sf-prosody-mfcc`; "ssl:<model>[@layer]"
-    for a pretrained speech model's pooled hidden states, see core/features/sets.py).
+    for a pretrained speech model's pooled hidden states, see core/features/sets.py). `importance`
+    adds the permutation feature importance on the held-out split (evaluation_results.permutation_importance).
     """
     from speakfeed_gui.core.features.normalization import check_normalize
     from speakfeed_gui.core.features.sets import feature_set_from_spec
@@ -257,6 +259,13 @@ def run_training_experiment(
     progress("evaluate", 0, 1, "evaluating on held-out clips")
     labels = sorted(set(y.tolist()))
     evaluation = evaluate(y[split.test], estimator.predict(scaler.transform(X[split.test])), labels)
+    if importance:
+        from speakfeed_gui.core.training.evaluation import permutation_importance_of
+
+        progress("evaluate", 0, 1, "permutation feature importance")
+        evaluation["permutation_importance"] = permutation_importance_of(
+            estimator, scaler.transform(X[split.test]), y[split.test], feature_set.names(), seed=seed)
+        check_cancel(cancel)
     if cv_folds:
         progress("evaluate", 0, 1, "cross-validating" + (" (leave one speaker out)" if cv_folds == "loso" else ""))
         folds = cv_splits(list(y), speakers, folds=cv_folds, seed=seed, group_by_speaker=group_by_speaker)
