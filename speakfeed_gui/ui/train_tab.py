@@ -130,9 +130,14 @@ class TrainTab(QWidget):
         for name in ESTIMATOR_NAMES:
             self.model_combo.addItem(_TYPE_TITLES.get(name, name), name)
         self.hyper_form = HyperparamForm()
+        self.features_edit = QLineEdit()
+        self.features_edit.setPlaceholderText("sf-prosody-mfcc (built-in)")
+        self.features_edit.setToolTip("Feature set: empty for the built-in sf-prosody-mfcc, or ssl:<model folder or "
+                                      "hub id>[@layer] for the mean-pooled hidden states of a wav2vec2/HuBERT/WavLM model")
         model_box = QGroupBox("Model")
         model_form = QFormLayout(model_box)
         model_form.addRow("Experiment name", self.experiment_edit)
+        model_form.addRow("Feature set", self.features_edit)
         model_form.addRow("Model type", self.model_combo)
         model_form.addRow(self.hyper_form)
         self.search_check = QCheckBox("Search hyperparameters")
@@ -233,7 +238,7 @@ class TrainTab(QWidget):
         self.model_combo.currentIndexChanged.connect(self._on_model_type_changed)
         self.search_check.toggled.connect(self._on_search_toggled)
         self.trial_reported.connect(self.run_panel.show_trial)
-        for signal in (self.experiment_edit.textChanged, self.test_fraction.valueChanged, self.seed.valueChanged,
+        for signal in (self.experiment_edit.textChanged, self.features_edit.textChanged, self.test_fraction.valueChanged, self.seed.valueChanged,
                        self.cv_folds.valueChanged, self.skip_bad.toggled, self.hyper_form.changed,
                        self.search_check.toggled):
             signal.connect(self.revalidate)
@@ -248,6 +253,7 @@ class TrainTab(QWidget):
         self.model_combo.blockSignals(False)
         self.hyper_form.set_model_type(self.model_type(), self._hyper_by_type.get(self.model_type()))
         self.experiment_edit.setText(str(s("train/experiment", "")))
+        self.features_edit.setText(str(s("train/features", "")))
         self.test_fraction.setValue(float(s("train/test_fraction", 0.2)))
         self.seed.setValue(int(s("train/seed", 42)))
         self.group_by_speaker.setChecked(bool(s("train/group_by_speaker", True)))
@@ -269,7 +275,7 @@ class TrainTab(QWidget):
             "train/test_fraction": self.test_fraction.value(), "train/seed": self.seed.value(),
             "train/group_by_speaker": self.group_by_speaker.isChecked(), "train/cv_folds": str(self.cv_folds.cv()),
             "train/skip_bad": self.skip_bad.isChecked(), "train/normalize": self.normalize(),
-            "train/search": self.searching(), "train/trials": self.trials_spin.value(),
+            "train/search": self.searching(), "train/features": self.features_edit.text().strip(), "train/trials": self.trials_spin.value(),
         }
         for key, value in values.items():
             self.context.set_setting(key, value)
@@ -321,6 +327,14 @@ class TrainTab(QWidget):
         hyper_problem = self.hyper_form.validate()
         if hyper_problem:
             found.append(hyper_problem)
+        from speakfeed_gui.core.features.sets import parse_spec
+
+        try:
+            parse_spec(self.features_edit.text().strip() or None)  # syntax only: a model loads in the worker
+            mark_invalid(self.features_edit, "")
+        except SpeakFeedError as exc:
+            mark_invalid(self.features_edit, str(exc))
+            found.append(str(exc))
         if self.searching() and self.cv_folds.cv() == 0:
             problem = "a search needs cross-validation: choose leave one speaker out or 2 to 20 folds"
             mark_invalid(self.cv_folds, problem)
@@ -400,6 +414,7 @@ class TrainTab(QWidget):
             "normalize": self.normalize(),
             "skip_bad": self.skip_bad.isChecked(),
             "importance": self.importance_check.isChecked(),
+            "feature_extractor": self.features_edit.text().strip() or None,
         }
         dataset, model_type, params = self.dataset.text(), self.model_type(), self.hyper_form.values()
         search: tuple[list[str], int] | None = None
@@ -415,7 +430,7 @@ class TrainTab(QWidget):
 
                 fixed = {k: v for k, v in params.items() if k not in search[0]}
                 kept = {k: options[k] for k in ("experiment_name", "workspace", "seed", "cv_folds", "normalize",
-                                                "skip_bad")}
+                                                "skip_bad", "feature_extractor")}
                 result = run_search(dataset, model_type, trials=trials, fixed=fixed, progress=progress,
                                     cancel=cancel, on_trial=lambda t: report_trial(t.to_dict()), **kept)
                 return result.model_id

@@ -85,3 +85,16 @@ def test_loso_with_per_speaker_normalisation_from_the_form(qtbot, context):
     again = TrainTab(context)  # the choices come back in a new session
     qtbot.addWidget(again)
     assert again.cv_folds.cv() == "loso" and again.normalize() == "speaker"
+
+
+def test_feature_set_field_is_checked_in_place(qtbot, context):
+    tab = TrainTab(context)
+    qtbot.addWidget(tab)
+    with qtbot.waitSignal(tab.dataset_checked, timeout=20_000):
+        tab.set_dataset(EMODB)
+    assert tab.start_button.isEnabled()
+    tab.features_edit.setText("mfcc")
+    assert not tab.start_button.isEnabled() and is_marked_invalid(tab.features_edit)
+    assert "use sf-prosody-mfcc or ssl:" in tab.message_label.text()
+    tab.features_edit.setText("ssl:/models/wavlm-base-plus@6")  # syntax only here; the model loads in the run
+    assert tab.start_button.isEnabled() and not is_marked_invalid(tab.features_edit)

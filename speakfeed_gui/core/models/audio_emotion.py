@@ -58,6 +58,10 @@ class AudioEmotionModel(BaseModel):
             self.normalizer = NormalizationSpec.from_metadata(self.metadata).session()
         except (SpeakFeedError, TypeError, ValueError) as exc:
             raise ModelLoadError(f"model {self.name}: unusable 'normalization' in its metadata ({exc})") from None
+        prior = len(self.normalizer.spec.prior_mean) if self.normalizer is not None else self.feature_set.dim
+        if prior != self.feature_set.dim or (self.normalizer and len(self.normalizer.spec.prior_std) != prior):
+            raise ModelLoadError(
+                f"model {self.name}: its speaker normalisation has {prior} values, its features {self.feature_set.dim}")
 
     def start_session(self, calibration: list[Any] | None = None) -> None:
         """A new speaker starts: forget the running voice statistics, optionally calibrate on clips of them.
