@@ -18,6 +18,8 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     base = tmp_path_factory.mktemp("user")
     monkeypatch.setenv("SPEAKFEED_LOG_DIR", str(base / "logs"))
     monkeypatch.setenv("SPEAKFEED_WORKSPACE", str(base / "workspace"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))  # signing keys, the recordings key file
+    monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))  # keyrings.alt's file keyring
 
 
 @pytest.fixture

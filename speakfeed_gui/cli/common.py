@@ -13,6 +13,20 @@ def workspace_from(args: Any) -> Workspace:
     return resolve_workspace(getattr(args, "workspace", None))
 
 
+def writable_registry(args: Any):
+    """The workspace's registry for a command that changes it; one-line refusal when this user may not."""
+    from speakfeed_gui.core.errors import RegistryError
+    from speakfeed_gui.core.registry.api import ModelRegistry, guard_writes
+    from speakfeed_gui.core.settings.config import load_config
+
+    ws = workspace_from(args)
+    registry = ModelRegistry(ws.registry_path)
+    refusal = guard_writes(registry, load_config(ws.config_path).registry.maintainers)
+    if refusal:
+        raise RegistryError(refusal)
+    return registry
+
+
 def factory_from(args: Any):
     from speakfeed_gui.core.models.factory import ModelFactory
 

@@ -41,7 +41,7 @@ def _common_options(p: argparse.ArgumentParser) -> None:
 
 def _setup(args: argparse.Namespace, sample_rate: int, *, record: bool = False, source: str | None = None):
     """Model, live settings and a SessionRecorder from the workspace configuration."""
-    from speakfeed_gui.core.live.session import SessionRecorder
+    from speakfeed_gui.core.live.session import SessionRecorder, recorder_cipher
 
     factory = factory_from(args)
     model = factory.resolve(args.model).load()
@@ -57,6 +57,7 @@ def _setup(args: argparse.Namespace, sample_rate: int, *, record: bool = False, 
         record_audio=record,
         sample_rate=sample_rate,
         source=source,
+        cipher=recorder_cipher(factory.config.privacy),
     )
     return model, settings, recorder
 

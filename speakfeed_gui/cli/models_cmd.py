@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from speakfeed_gui.cli.common import factory_from, print_json, print_table, workspace_from
+from speakfeed_gui.cli.common import factory_from, print_json, print_table, workspace_from, writable_registry
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,9 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--tags", help="comma-separated tags")
     q = add("export", "export a model as one bundle file", export)
     q.add_argument("dest", help="bundle file or folder to write into")
+    q.add_argument("--sign", metavar="KEY_NAME", help="sign the bundle with your key (`speakfeed keys create`)")
     q = add("import", "import a bundle (hashes verified before loading)", import_, ref=False)
     q.add_argument("bundle")
     add("verify", "re-check every artifact's sha256", verify)
+    from speakfeed_gui.cli.pickle_cmd import add_import_pickle
+
+    add_import_pickle(sub)
 
 
 def _registry(args: argparse.Namespace):
@@ -109,7 +113,7 @@ def show(args: argparse.Namespace) -> int:
 
 
 def delete(args: argparse.Namespace) -> int:
-    registry = _registry(args)
+    registry = writable_registry(args)
     model_id = registry.resolve(args.model)
     registry.delete_model(model_id)
     print(f"deleted model {model_id} and its files")
@@ -117,7 +121,7 @@ def delete(args: argparse.Namespace) -> int:
 
 
 def alias(args: argparse.Namespace) -> int:
-    registry = _registry(args)
+    registry = writable_registry(args)
     if args.remove:
         registry.remove_alias(args.alias)
         print(f"removed alias {args.alias}")
@@ -132,7 +136,7 @@ def alias(args: argparse.Namespace) -> int:
 
 
 def describe(args: argparse.Namespace) -> int:
-    registry = _registry(args)
+    registry = writable_registry(args)
     if args.description is not None:
         registry.set_description(args.model, args.description)
     if args.tags is not None:
@@ -144,16 +148,22 @@ def describe(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     from speakfeed_gui.core.registry.bundle import export_bundle
 
-    path = export_bundle(_registry(args), args.model, Path(args.dest))
-    print(f"exported to {path}")
+    path = export_bundle(_registry(args), args.model, Path(args.dest), sign_with=args.sign)
+    print(f"exported to {path}" + (f" (signed by {args.sign})" if args.sign else ""))
     return 0
 
 
 def import_(args: argparse.Namespace) -> int:
-    from speakfeed_gui.core.registry.bundle import import_bundle
+    from speakfeed_gui.core.registry.bundle import TrustPolicy, import_bundle
+    from speakfeed_gui.core.registry.signing import signer_text
+    from speakfeed_gui.core.settings.config import load_config
 
-    model_id = import_bundle(_registry(args), Path(args.bundle))
-    print(f"imported as {model_id}")
+    ws = workspace_from(args)
+    policy = TrustPolicy.for_workspace(ws.root, load_config(ws.config_path).security.require_signed)
+    registry = writable_registry(args)
+    model_id = import_bundle(registry, Path(args.bundle), policy=policy)
+    signer = (registry.get_model_info(model_id).get("imported_from") or {}).get("signer")
+    print(f"imported as {model_id}; {signer_text(signer)}")
     return 0
 
 

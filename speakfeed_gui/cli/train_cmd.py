@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from speakfeed_gui.cli.common import TerminalProgress, workspace_from
+from speakfeed_gui.cli.common import TerminalProgress, workspace_from, writable_registry
 from speakfeed_gui.core.errors import HyperparameterError
 from speakfeed_gui.core.features.normalization import NORMALIZE_CHOICES
 from speakfeed_gui.core.training.estimators import ESTIMATOR_NAMES
@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from speakfeed_gui.core.training.trainer import run_training_experiment
 
     ws = workspace_from(args)
+    writable_registry(args)  # refuse before training, not after (registry.maintainers, a read-only folder)
     cancel = CancelToken()
     try:
         model_id = run_training_experiment(

@@ -3,6 +3,10 @@
 Dialogs that ask something (delete confirmation, edit) are opened non-modally with `open()` and
 act on `finished`, so the event loop keeps running and tests can click their buttons. Bundle export,
 import and verification run as background tasks (bundle_tasks.py).
+
+A registry this user may not change (not one of `registry.maintainers`, or a folder they cannot
+write) is shown read-only: a line above the table says why, and the actions that would write are
+disabled with that reason as their tooltip, instead of failing on the first click.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ class BrowserTab(QWidget):
         self._metadata_cache: dict[str, tuple[dict[str, Any], str]] = {}
         self.confirm_box: QMessageBox | None = None
         self.edit_dialog: ModelEditDialog | None = None
+        self.read_only: str | None = None  # why the registry cannot be changed here; None: it can
         self.model = RegistryTableModel(self)
         self.proxy = RegistryFilterProxy(self)
         self.proxy.setSourceModel(self.model)
@@ -77,6 +82,9 @@ class BrowserTab(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._on_search)
         self.count_label = QLabel()
+        self.read_only_label = QLabel()
+        self.read_only_label.setWordWrap(True)
+        self.read_only_label.setVisible(False)
         self.view = QTableView()
         self.view.setModel(self.proxy)
         self.view.setSortingEnabled(True)
@@ -118,6 +126,7 @@ class BrowserTab(QWidget):
         search_row.addWidget(self.search, 1)
         search_row.addWidget(self.count_label)
         left_layout.addLayout(search_row)
+        left_layout.addWidget(self.read_only_label)
         left_layout.addWidget(self.view, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setChildrenCollapsible(False)
@@ -139,6 +148,7 @@ class BrowserTab(QWidget):
             action.setShortcut(shortcut)
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         action.triggered.connect(slot)
+        action.setData(tip)  # the tooltip to restore when the registry becomes writable again
         self.addAction(action)
         return action
 
@@ -171,8 +181,17 @@ class BrowserTab(QWidget):
         rows += [trained_row(entry, by_id.get(entry.get("id", ""), ())) for entry in self.context.entries()]
         return rows
 
+    def _check_read_only(self) -> None:
+        try:
+            self.read_only = self.context.registry_write_refusal()
+        except SpeakFeedError as exc:
+            self.read_only = str(exc)
+        self.read_only_label.setText(f"<b>Read-only registry.</b> {self.read_only}" if self.read_only else "")
+        self.read_only_label.setVisible(bool(self.read_only))
+
     def reload(self) -> None:
         """Re-read the registry; keep the selection (by model id) and the search."""
+        self._check_read_only()
         key = self.selected_key()
         try:
             rows = self.build_rows()
@@ -182,11 +201,15 @@ class BrowserTab(QWidget):
         self._metadata_cache.clear()
         self.model.set_rows(rows)
         self._update_count()
-        if key and not self.select_key(key):
+        if key and self.select_key(key):
+            self._show_details(self.model.row(self.model.row_for_key(key)))  # its entry may have changed
+        elif key:
+            self.view.selectionModel().clear()  # Qt would move the selection to a neighbour
             self.details.clear("The selected model is no longer in the registry.")
             self._update_actions(None)
-        elif not key:
+        else:
             self._show_details(None)
+        self._update_actions(self.selected_row())  # the read-only state may have changed
 
     def select_key(self, key: str) -> bool:
         """Select a row by registry id (or `config:<name>`), clearing a search that hides it."""
@@ -251,9 +274,16 @@ class BrowserTab(QWidget):
 
     def _update_actions(self, row: Row | None) -> None:
         trained = row is not None and not row.configured
-        self.act_live.setEnabled(row is not None)
-        for action in (self.act_edit, self.act_delete, self.act_export, self.act_verify, self.act_copy):
+        for action in (self.act_export, self.act_verify, self.act_copy):
             action.setEnabled(trained)
+        writes = {self.act_edit: trained, self.act_delete: trained, self.act_import: True,
+                  self.act_live: row is not None}  # a trained model's live alias is a registry write
+        for action, wanted in writes.items():
+            blocked = bool(self.read_only) and (action is not self.act_live or trained)
+            action.setEnabled(wanted and not blocked)
+            tip = f"Read-only registry: {self.read_only}" if blocked else str(action.data())
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
 
     def _on_live_changed(self, _ref: str) -> None:
         self.reload()
@@ -278,13 +308,11 @@ class BrowserTab(QWidget):
         dialog.open()
 
     def _apply_edit(self, key: str, description: str, tags: list[str]) -> None:
-        try:
-            registry = self.context.registry()
+        def change(registry: Any) -> None:
             registry.set_description(key, description)
             registry.set_tags(key, tags)
-        except SpeakFeedError as exc:
-            report_error(exc, title="Edit model")
-        self.context.notify_registry_changed()
+
+        self.context.write_registry(change, "Edit model", parent=self)
 
     def delete_selected(self) -> None:
         row = self.selected_row()
@@ -305,12 +333,8 @@ class BrowserTab(QWidget):
         self.confirm_box = None
         if result != QMessageBox.StandardButton.Yes.value:
             return
-        try:
-            self.context.registry().delete_model(key)
-        except SpeakFeedError as exc:
-            report_error(exc, title="Delete model")
-        self.context.notify_registry_changed()
-        self.context.status_message.emit(f"Deleted model {key[:8]}")
+        self.context.write_registry(lambda registry: registry.delete_model(key), "Delete model", parent=self,
+                                    done=lambda _r: self.context.status_message.emit(f"Deleted model {key[:8]}"))
 
     def copy_id(self) -> None:
         row = self.selected_row()
@@ -332,7 +356,13 @@ class BrowserTab(QWidget):
         return import_task(self.context, source, self._on_imported, parent=self) if source else None
 
     def _on_imported(self, model_id: str) -> None:
-        self.context.status_message.emit(f"Imported model {model_id[:8]}")
+        from speakfeed_gui.core.registry.signing import signer_text
+
+        try:
+            signer = (self.context.registry().get_model_info(model_id).get("imported_from") or {}).get("signer")
+        except SpeakFeedError:
+            signer = None
+        self.context.status_message.emit(f"Imported model {model_id[:8]}, {signer_text(signer)}")
         self.show_model(model_id)
 
     def verify_selected(self) -> Worker | None:

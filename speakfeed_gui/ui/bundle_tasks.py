@@ -55,12 +55,14 @@ def export_task(context: AppContext, key: str, dest: str | Path, parent: QWidget
 
 def import_task(context: AppContext, path: str | Path, on_imported: Callable[[str], None],
                 parent: QWidget | None = None) -> Worker:
-    registry, source = context.registry(), Path(path)
+    registry, source, root = context.registry(), Path(path), context.workspace.root
 
     def work(progress: Any, cancel: Any) -> str:
-        from speakfeed_gui.core.registry.bundle import import_bundle
+        from speakfeed_gui.core.registry.bundle import TrustPolicy, import_bundle
+        from speakfeed_gui.core.settings.config import load_config
 
-        return import_bundle(registry, source)
+        require = load_config(root / "config" / "models.yaml").security.require_signed  # broken config: refused
+        return import_bundle(registry, source, policy=TrustPolicy.for_workspace(root, require))
 
     return _start(context, work, name="import bundle", status="Importing bundle", error_title="Import bundle",
                   parent=parent, on_finished=lambda model_id: on_imported(str(model_id)))

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
 from speakfeed_gui.core.errors import SpeakFeedError
+from speakfeed_gui.core.models.live_choice import LIVE_ALIAS, live_model_ref
 from speakfeed_gui.core.settings.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,6 @@ log = logging.getLogger(__name__)
 ORGANIZATION = "SpeakFeed"
 APPLICATION = "SpeakFeed"
 SETTINGS_DIR_ENV = "SPEAKFEED_SETTINGS_DIR"
-LIVE_ALIAS = "live"
 _LIVE_CHOICE_KEY = "live/model_choice"
 
 
@@ -93,7 +93,46 @@ class AppContext(QObject):
             from speakfeed_gui.core.registry.api import ModelRegistry
 
             self._registry = ModelRegistry(self._workspace.registry_path)
+            self.registry_write_refusal()
         return self._registry
+
+    def registry_write_refusal(self) -> str | None:
+        """Re-check whether this user may change the registry (registry.maintainers, folder permissions);
+        the reason it is read-only, or None. The registry then refuses writes with that reason."""
+        from speakfeed_gui.core.registry.api import guard_writes
+
+        try:
+            maintainers = self.factory().config.registry.maintainers
+        except SpeakFeedError:
+            maintainers = ()
+        return guard_writes(self.registry(), maintainers)
+
+    def write_registry(self, change: Callable[[Any], Any], title: str, *, done: Callable[[Any], None] | None = None,
+                       parent: QObject | None = None) -> Any:
+        """Run a registry change off the GUI thread, then refresh every view; returns the Worker.
+
+        A write waits up to 30 s for the cross-process lock when another process holds it; on the GUI
+        thread that would freeze the window. The change gets its own ModelRegistry, so the GUI's reads
+        never queue behind the waiting writer; errors go to the error dialog.
+        """
+        from speakfeed_gui.core.registry.api import ModelRegistry
+        from speakfeed_gui.ui.error_dialog import report_error
+        from speakfeed_gui.ui.workers import Worker
+
+        path, refusal = self._workspace.registry_path, self.registry_write_refusal()
+
+        def work(_progress: Any, _cancel: Any) -> Any:
+            registry = ModelRegistry(path)
+            registry.read_only = refusal  # the same maintainers/permissions check as the app's registry
+            return change(registry)
+
+        worker = Worker(work, name=title, parent=parent or self)
+        worker.failed.connect(lambda exc: report_error(exc, title=title))
+        if done is not None:
+            worker.finished.connect(done)
+        worker.done.connect(self.notify_registry_changed)
+        self.track(worker, title)
+        return worker.start()
 
     def entries(self) -> list[dict[str, Any]]:
         """Registry entries (newest first), cached until the registry file changes."""
@@ -135,18 +174,13 @@ class AppContext(QObject):
 
     # -- the Live tab's model ---------------------------------------------------------------
     def live_model_ref(self) -> str:
-        """What the Live tab uses: a configured choice, else the `live` alias, else default_model."""
-        choice = str(self.setting(_LIVE_CHOICE_KEY, ""))
-        configured = self.configured_models()
-        if choice and choice in configured:
-            return choice
-        alias_target = self.aliases().get(LIVE_ALIAS)
-        if alias_target:
-            return alias_target
+        """What the Live tab uses (core rule: a configured choice, else the `live` alias, else default_model)."""
         try:
-            return self.factory().config.default_model
+            default_model = self.factory().config.default_model
         except SpeakFeedError:
-            return ""
+            default_model = ""
+        return live_model_ref(default_model, self.aliases(), self.configured_models(),
+                              str(self.setting(_LIVE_CHOICE_KEY, "")))
 
     def live_model_label(self) -> str:
         """Human-readable form of live_model_ref() for the status bar."""
@@ -163,27 +197,27 @@ class AppContext(QObject):
                 return ref[:8]
         return f"{entry.get('model_name') or entry.get('experiment_name')} · {ref[:8]} ({LIVE_ALIAS} alias)"
 
-    def set_live_choice(self, ref: str, *, configured: bool) -> None:
-        """Make a model the Live tab's choice: a configured name, or a trained model (alias)."""
+    def set_live_choice(self, ref: str, *, configured: bool) -> Any:
+        """Make a model the Live tab's choice: a configured name (at once), or a trained model (the
+        `live` alias, written in the background; returns its Worker)."""
         if configured:
             self.set_setting(_LIVE_CHOICE_KEY, ref)
             self._emit_live_if_changed()
-            return
-        self.registry().set_alias(LIVE_ALIAS, ref)
-        self.set_setting(_LIVE_CHOICE_KEY, "")
-        self.notify_registry_changed()
+            return None
 
-    def use_for_live(self, ref: str, *, configured: bool) -> bool:
-        """The "Use for Live Feedback" action: set the choice, say so; errors go to the dialog."""
-        try:
-            self.set_live_choice(ref, configured=configured)
-        except SpeakFeedError as exc:
-            from speakfeed_gui.ui.error_dialog import report_error
+        def said(_result: Any) -> None:
+            self.set_setting(_LIVE_CHOICE_KEY, "")
+            self.status_message.emit(f"Live Feedback will use {self.live_model_label()}")
 
-            report_error(exc, title="Use for Live Feedback")
-            return False
-        self.status_message.emit(f"Live Feedback will use {self.live_model_label()}")
-        return True
+        return self.write_registry(lambda registry: registry.set_alias(LIVE_ALIAS, ref), "Use for Live Feedback",
+                                   done=said)
+
+    def use_for_live(self, ref: str, *, configured: bool) -> Any:
+        """The "Use for Live Feedback" action: set the choice and say so (a trained model's in the background)."""
+        worker = self.set_live_choice(ref, configured=configured)
+        if worker is None:
+            self.status_message.emit(f"Live Feedback will use {self.live_model_label()}")
+        return worker
 
     def _emit_live_if_changed(self) -> None:
         ref = self.live_model_ref()

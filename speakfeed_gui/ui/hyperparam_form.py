@@ -3,7 +3,7 @@
 One editor per ParamSpec kind: int -> QSpinBox, float -> QDoubleSpinBox (more decimals for
 log-scaled ranges), bool -> QCheckBox, choice -> QComboBox ("None" for None), int_or_none ->
 a "None" checkbox next to a QSpinBox. Text typed into a spin box that is not a valid number in
-range is flagged in place; `validate()` also runs the core's `validate_hyperparameters`.
+range is flagged in place; `validate()` also runs the core's schema on each field alone.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from speakfeed_gui.core.errors import SpeakFeedError
-from speakfeed_gui.core.training.estimators import ParamSpec, param_specs, validate_hyperparameters
-from speakfeed_gui.ui.validation import mark_invalid
+from speakfeed_gui.core.training.estimators import ParamSpec, check_hyperparameter, param_specs
+from speakfeed_gui.ui.validation import check_field, mark_invalid
 
 _INT_LIMIT = 2**31 - 1
 
@@ -144,8 +143,12 @@ class _Editor:
         what = "a whole number" if self.spec.kind != "float" else "a number"
         return f"{self.spec.name}: enter {what} from {self.spec.low:g} to {self.spec.high:g}"
 
+    def target(self) -> QWidget:
+        """The widget a problem is shown on."""
+        return self.spin if self.spin is not None else self.widget
+
     def mark(self, message: str) -> None:
-        mark_invalid(self.spin if self.spin is not None else self.widget, message, tooltip=self.spec.help)
+        mark_invalid(self.target(), message, tooltip=self.spec.help)
 
 
 class HyperparamForm(QWidget):
@@ -189,19 +192,18 @@ class HyperparamForm(QWidget):
                 self.editors[name].set_value(value)
 
     def validate(self) -> str:
-        """'' if every value is usable, else the first problem (each bad field is flagged)."""
+        """'' if every value is usable, else the first problem (each bad field is flagged).
+
+        Each field is checked alone by the core's schema (`check_hyperparameter`): no field's
+        message depends on values invented for the others.
+        """
         first = ""
-        for editor in self.editors.values():
+        for name, editor in self.editors.items():
             problem = editor.problem()
-            editor.mark(problem)
+            if problem or not self.model_type:
+                editor.mark(problem)
+            else:
+                problem = check_field(editor.target(), lambda n=name, e=editor: check_hyperparameter(
+                    self.model_type, n, e.value()), tooltip=editor.spec.help)
             first = first or problem
-        if first or not self.model_type:
-            return first
-        try:
-            validate_hyperparameters(self.model_type, self.values())
-        except SpeakFeedError as exc:
-            name = next((n for n in self.editors if f".{n}:" in str(exc)), None)
-            if name:
-                self.editors[name].mark(str(exc))
-            return str(exc)
-        return ""
+        return first

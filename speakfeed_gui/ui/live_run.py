@@ -17,7 +17,7 @@ from speakfeed_gui.core.audio.capture import AudioCapture, InputDevice
 from speakfeed_gui.core.errors import SpeakFeedError
 from speakfeed_gui.core.live.analyzer import LiveAnalyzer
 from speakfeed_gui.core.live.preparation import Prepared, limit_torch_threads
-from speakfeed_gui.core.live.session import SessionRecorder
+from speakfeed_gui.core.live.session import SessionRecorder, recorder_cipher
 
 
 @dataclass
@@ -48,7 +48,7 @@ class LiveRun:
             session = SessionRecorder(
                 sessions_dir, model_info=prepared.model.get_model_info(), settings=asdict(live),
                 add_timestamps=config.inference.add_timestamps, record_audio=record_audio,
-                sample_rate=capture.samplerate, source=capture.device.label)
+                sample_rate=capture.samplerate, source=capture.device.label, cipher=recorder_cipher(config.privacy))
         except SpeakFeedError as exc:
             capture.stop()
             raise SpeakFeedError(f"Cannot save the session: {exc}") from exc

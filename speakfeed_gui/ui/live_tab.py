@@ -318,7 +318,8 @@ class LiveTab(QWidget):
             dialog.close()  # another workspace's sessions
             dialog = None
         if dialog is None:
-            dialog = self._owned(SessionsDialog(self.context.workspace.sessions_dir, self), "sessions_dialog")
+            dialog = self._owned(SessionsDialog(self.context.workspace.sessions_dir, self, self._session_keys()),
+                                 "sessions_dialog")
             dialog.open_requested.connect(self.open_session)
             self.sessions_dialog = dialog
         else:
@@ -335,10 +336,19 @@ class LiveTab(QWidget):
                                 if getattr(self, attribute) is dialog else None)
         return dialog
 
+    def _session_keys(self) -> Any:
+        """Where the key of encrypted sessions is (privacy.key_file, else the OS keyring)."""
+        from speakfeed_gui.core.storage.crypto import KeySource
+
+        try:
+            return KeySource(self.context.factory().config.privacy.key_file)
+        except SpeakFeedError:
+            return KeySource()
+
     def open_session(self, path: str | Path) -> ReportDialog | None:
         live = self.context.factory().config.live
         try:
-            dialog = open_report(path, live.targets, live.filler_words, self)
+            dialog = open_report(path, live.targets, live.filler_words, self, self._session_keys())
         except SpeakFeedError as exc:
             self.show_banner(f"Cannot open the session: {exc}")
             return None

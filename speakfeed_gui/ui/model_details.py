@@ -2,31 +2,39 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
 from typing import Any, Mapping
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from speakfeed_gui.core.errors import SpeakFeedError
 from speakfeed_gui.ui.metrics_view import MetricsView
 
 log = logging.getLogger(__name__)
 
 
 def read_metadata(entry: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-    """(metadata, problem): the metadata JSON next to a trained model, or why it is unreadable."""
+    """(metadata, problem): the verified metadata of a trained model (core reader), or why it cannot be shown."""
+    from speakfeed_gui.core.registry.artifacts import read_metadata as read_verified
+
     path = entry.get("metadata_path")
     if not path:
         return {}, "no metadata file recorded"
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}, f"{path}: metadata file is missing"
-    except (OSError, ValueError) as exc:
-        return {}, f"{path}: metadata cannot be read ({exc.__class__.__name__})"
-    return (data, "") if isinstance(data, dict) else ({}, f"{path}: metadata is not a JSON object")
+        return read_verified(path, entry.get("metadata_sha256")), ""
+    except SpeakFeedError as exc:
+        return {}, str(exc)
+
+
+def _signer(entry: Mapping[str, Any]) -> str | None:
+    """Who signed an imported model's bundle (None for a model trained here)."""
+    imported = entry.get("imported_from")
+    if not isinstance(imported, Mapping):
+        return None
+    from speakfeed_gui.core.registry.signing import signer_text
+
+    return signer_text(imported.get("signer"))
 
 
 def _text(value: Any) -> str:
@@ -85,6 +93,7 @@ class ModelDetails(QWidget):
             "tags": entry.get("tags") or "",
             "description": entry.get("description") or "",
             "model file": entry.get("model_path"),
+            "signed by": _signer(entry),
         })
         self._group("Hyperparameters", info.get("hyperparameters") or {}, parent=model)
         features = metadata.get("feature_set") or {}

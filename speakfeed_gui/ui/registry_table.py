@@ -83,7 +83,7 @@ def configured_row(name: str, spec: Any, *, live_choice: bool = False) -> Row:
 
 
 class RegistryTableModel(QAbstractTableModel):
-    """Read-only model of Rows; `set_rows` replaces them all (one reset per refresh)."""
+    """Read-only model of Rows; `set_rows` updates them in place (inserts, removals, edits)."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -94,10 +94,45 @@ class RegistryTableModel(QAbstractTableModel):
         self._italic.setItalic(True)
 
     def set_rows(self, rows: list[Row]) -> None:
-        self.beginResetModel()
-        self._rows = self._sorted(list(rows))
-        self._by_key = {row.key: n for n, row in enumerate(self._rows)}
-        self.endResetModel()
+        """Show `rows`, telling the view only what changed (removed, inserted, edited rows).
+
+        A registry change usually adds or edits one entry; a model reset would drop the selection,
+        the scroll position and the proxy's filter state for all of them.
+        """
+        new = self._sorted(list(rows))
+        keys = [row.key for row in new]
+        if not self._rows or len(set(keys)) != len(keys) or not self._same_order(keys):
+            self.beginResetModel()
+            self._set(new)
+            self.endResetModel()
+            return
+        wanted = set(keys)
+        for n in range(len(self._rows) - 1, -1, -1):  # removals, bottom up
+            if self._rows[n].key not in wanted:
+                self.beginRemoveRows(QModelIndex(), n, n)
+                del self._rows[n]
+                self.endRemoveRows()
+        present = {row.key for row in self._rows}
+        for n, row in enumerate(new):  # insertions, top down: rows [0, n) already match `new`
+            if row.key not in present:
+                self.beginInsertRows(QModelIndex(), n, n)
+                self._rows.insert(n, row)
+                self.endInsertRows()
+        changed = [n for n, (old, row) in enumerate(zip(self._rows, new)) if old != row]
+        self._set(new)
+        for n in changed:
+            self.dataChanged.emit(self.index(n, 0), self.index(n, len(COLUMNS) - 1))
+
+    def _same_order(self, keys: list[str]) -> bool:
+        """True if the rows kept from before stay in the same relative order (no re-sort needed)."""
+        wanted = set(keys)
+        kept_before = [row.key for row in self._rows if row.key in wanted]
+        before = set(kept_before)
+        return kept_before == [key for key in keys if key in before]
+
+    def _set(self, rows: list[Row]) -> None:
+        self._rows = rows
+        self._by_key = {row.key: n for n, row in enumerate(rows)}
 
     def _sorted(self, rows: list[Row]) -> list[Row]:
         if self._sort is not None:
@@ -113,8 +148,7 @@ class RegistryTableModel(QAbstractTableModel):
         old = self.persistentIndexList()
         old_keys = [self._rows[i.row()].key for i in old]
         self._sort = (column, order)
-        self._rows = self._sorted(self._rows)
-        self._by_key = {row.key: n for n, row in enumerate(self._rows)}
+        self._set(self._sorted(self._rows))
         new = [self.index(self._by_key[key], i.column()) for key, i in zip(old_keys, old)]
         self.changePersistentIndexList(old, new)
         self.layoutChanged.emit()

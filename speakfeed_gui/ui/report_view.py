@@ -287,9 +287,9 @@ class ReportDialog(QDialog):
 
 
 def open_report(path: str | Path, targets: Mapping[str, tuple[float, float]] | None = None,
-                filler_words: Sequence[str] = (), parent: QWidget | None = None) -> ReportDialog:
-    """A report window for a session file (SessionError if the file cannot be used)."""
-    return ReportDialog(ReportView(load_session(path), targets, filler_words), parent)
+                filler_words: Sequence[str] = (), parent: QWidget | None = None, keys: Any = None) -> ReportDialog:
+    """A report window for a session file (SessionError if the file cannot be used); `keys` decrypts it."""
+    return ReportDialog(ReportView(load_session(path, keys), targets, filler_words), parent)
 
 
 class SessionsDialog(QDialog):
@@ -298,10 +298,11 @@ class SessionsDialog(QDialog):
     open_requested = Signal(str)
     COLUMNS = ("Started", "Status", "Duration", "Model", "Windows", "Audio")
 
-    def __init__(self, sessions_dir: str | Path, parent: QWidget | None = None) -> None:
+    def __init__(self, sessions_dir: str | Path, parent: QWidget | None = None, keys: Any = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Past sessions")
         self.sessions_dir = Path(sessions_dir)
+        self.keys = keys  # KeySource for encrypted sessions (None: the OS keyring)
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setHorizontalHeaderLabels(self.COLUMNS)
         self.table.verticalHeader().setVisible(False)
@@ -328,7 +329,7 @@ class SessionsDialog(QDialog):
         self.reload()
 
     def reload(self) -> None:
-        self.sessions = list_sessions(self.sessions_dir) if self.sessions_dir.is_dir() else []
+        self.sessions = list_sessions(self.sessions_dir, self.keys) if self.sessions_dir.is_dir() else []
         self.table.setRowCount(len(self.sessions))
         for row, s in enumerate(self.sessions):
             cells = [str(s.get("started_at") or "")[:19].replace("T", " "), str(s["status"]).replace("_", " "),

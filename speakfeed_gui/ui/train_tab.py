@@ -33,19 +33,23 @@ from PySide6.QtWidgets import (
 
 from speakfeed_gui.core.errors import SpeakFeedError
 from speakfeed_gui.core.training.estimators import ESTIMATOR_NAMES
-from speakfeed_gui.core.training.trainer import validate_options
+from speakfeed_gui.core.training.trainer import check_option
 from speakfeed_gui.ui.context import AppContext
 from speakfeed_gui.ui.error_dialog import format_error, report_error
 from speakfeed_gui.ui.hyperparam_form import HyperparamForm
 from speakfeed_gui.ui.model_details import read_metadata
 from speakfeed_gui.ui.train_dataset import DatasetPanel, dropped_dataset_in
 from speakfeed_gui.ui.train_run import RunPanel
-from speakfeed_gui.ui.validation import mark_invalid
+from speakfeed_gui.ui.validation import check_field, mark_invalid
 from speakfeed_gui.ui.workers import Worker
 
 log = logging.getLogger(__name__)
 _TYPE_TITLES = {"random_forest": "Random forest", "logistic_regression": "Logistic regression",
                 "gradient_boosting": "Gradient boosting", "svm": "Support vector machine", "mlp": "Neural network (MLP)"}
+
+
+_FEATURES_TIP = ("Feature set: empty for the built-in sf-prosody-mfcc, or ssl:<model folder or hub id>[@layer] "
+                 "for the mean-pooled hidden states of a wav2vec2/HuBERT/WavLM model")
 
 
 class CvSpinBox(QSpinBox):
@@ -132,8 +136,7 @@ class TrainTab(QWidget):
         self.hyper_form = HyperparamForm()
         self.features_edit = QLineEdit()
         self.features_edit.setPlaceholderText("sf-prosody-mfcc (built-in)")
-        self.features_edit.setToolTip("Feature set: empty for the built-in sf-prosody-mfcc, or ssl:<model folder or "
-                                      "hub id>[@layer] for the mean-pooled hidden states of a wav2vec2/HuBERT/WavLM model")
+        self.features_edit.setToolTip(_FEATURES_TIP)
         model_box = QGroupBox("Model")
         model_form = QFormLayout(model_box)
         model_form.addRow("Experiment name", self.experiment_edit)
@@ -314,31 +317,32 @@ class TrainTab(QWidget):
         dataset_problem = self.dataset.problem(self.skip_bad.isChecked())
         found = [dataset_problem] if dataset_problem else []
         name = self.experiment_edit.text().strip() or self.model_type()
-        for widget, args in ((self.experiment_edit, (name, 0.2, 0, 0)),
-                             (self.test_fraction, ("x", self.test_fraction.value(), 0, 0)),
-                             (self.cv_folds, ("x", 0.2, self.cv_folds.cv(), 0)),
-                             (self.seed, ("x", 0.2, 0, self.seed.value()))):
-            try:
-                validate_options(*args)
-                mark_invalid(widget, "")
-            except SpeakFeedError as exc:
-                mark_invalid(widget, str(exc))
-                found.append(str(exc))
+        for widget, option, value in ((self.experiment_edit, "experiment_name", name),
+                                      (self.test_fraction, "test_fraction", self.test_fraction.value()),
+                                      (self.cv_folds, "cv_folds", self.cv_folds.cv()),
+                                      (self.seed, "seed", self.seed.value())):
+            problem = check_field(widget, lambda o=option, v=value: check_option(o, v))
+            if problem:
+                found.append(problem)
         hyper_problem = self.hyper_form.validate()
         if hyper_problem:
             found.append(hyper_problem)
         from speakfeed_gui.core.features.sets import parse_spec
 
-        try:
-            parse_spec(self.features_edit.text().strip() or None)  # syntax only: a model loads in the worker
-            mark_invalid(self.features_edit, "")
-        except SpeakFeedError as exc:
-            mark_invalid(self.features_edit, str(exc))
-            found.append(str(exc))
+        problem = check_field(self.features_edit, lambda: parse_spec(self.features_edit.text().strip() or None),
+                              tooltip=_FEATURES_TIP)
+        if problem:  # syntax only: a model loads in the worker
+            found.append(problem)
         if self.searching() and self.cv_folds.cv() == 0:
             problem = "a search needs cross-validation: choose leave one speaker out or 2 to 20 folds"
             mark_invalid(self.cv_folds, problem)
             found.append(problem)
+        try:
+            read_only = self.context.registry().read_only  # registry.maintainers, a folder the user cannot write
+        except SpeakFeedError:
+            read_only = None
+        if read_only:
+            found.append(f"Read-only registry: {read_only}")
         return found
 
     def show_data(self) -> Worker | None:

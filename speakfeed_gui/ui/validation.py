@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from PySide6.QtWidgets import QAbstractSpinBox, QWidget
+
+from speakfeed_gui.core.errors import SpeakFeedError
 
 _INVALID_STYLE = "border: 1px solid #c62828; border-radius: 2px;"
 _INVALID_FIELD = "background-color: #fde7e7; border: 1px solid #c62828;"
@@ -24,3 +28,14 @@ def mark_invalid(widget: QWidget, message: str, *, tooltip: str = "") -> None:
 
 def is_marked_invalid(widget: QWidget) -> bool:
     return bool(widget.property("invalid"))
+
+
+def check_field(widget: QWidget, check: Callable[[], object], *, tooltip: str = "") -> str:
+    """Run the core's check of this one field's value; flag or clear the widget; return the problem ('' if none)."""
+    try:
+        check()
+    except SpeakFeedError as exc:
+        mark_invalid(widget, str(exc), tooltip=tooltip)
+        return str(exc)
+    mark_invalid(widget, "", tooltip=tooltip)
+    return ""

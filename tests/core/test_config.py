@@ -65,7 +65,7 @@ def test_a_key_with_control_characters_is_named_on_one_line(tmp_path: Path):
     with pytest.raises(ConfigError) as caught:
         parse_config({"\n\tx": 1}, tmp_path / "models.yaml")
     assert str(caught.value) == (f"{tmp_path / 'models.yaml'}: \\n\\tx: unknown key; "
-                                 "valid keys: default_model, models, pipeline, live")
+                                 "valid keys: default_model, models, pipeline, live, security, privacy, registry")
 
 
 def test_invalid_yaml_reports_line(tmp_path: Path):
@@ -100,3 +100,39 @@ def test_workspace_init_copies_default_and_never_overwrites(tmp_path: Path, monk
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match="must be a folder"):
         resolve_workspace(tmp_path / "file")
+
+
+def test_a_plug_in_backend_registers_its_own_pydantic_schema(tmp_path: Path):
+    """A backend may declare its `config:` block as a pydantic schema; its problems read like the built-ins'."""
+    from typing import Annotated
+
+    from pydantic import Field
+
+    from speakfeed_gui.core.settings.backends import register_backend_schema, unregister_backend_schema
+    from speakfeed_gui.core.settings.schema import BackendConfig
+
+    class EchoConfig(BackendConfig):
+        unknown_key = "expected a known key for type echo (valid: {valid})"
+        gain: Annotated[float, Field(ge=0, le=2, description="a gain from 0 to 2")] = 1.0
+
+    register_backend_schema("echo", EchoConfig)
+    try:
+        document = {"default_model": "e", "models": {"e": {"type": "echo", "config": {"gain": 1.5}}}}
+        assert parse_config(document, tmp_path / "m.yaml").models["e"].config == {"gain": 1.5}
+        document["models"]["e"]["config"] = {"gain": 7}
+        with pytest.raises(ConfigError, match=r"models\.e\.config\.gain: expected a gain from 0 to 2, got 7$"):
+            parse_config(document, tmp_path / "m.yaml")
+        document["models"]["e"]["config"] = {"gian": 1}
+        with pytest.raises(ConfigError, match=r"models\.e\.config\.gian: expected a known key for type echo \(valid: gain\)"):
+            parse_config(document, tmp_path / "m.yaml")
+    finally:
+        unregister_backend_schema("echo")
+
+
+def test_pipeline_config_values_go_through_the_same_schema():
+    from speakfeed_gui.core import PipelineConfig
+
+    config = PipelineConfig()
+    config.inference_config["batch_size"] = 0
+    with pytest.raises(ConfigError, match=r"pipeline\.inference\.batch_size: expected a whole number of at least 1, got 0$"):
+        config.inference()

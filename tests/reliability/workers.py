@@ -7,7 +7,7 @@ an acknowledged write; the tests SIGKILL workers at random moments and compare.
     read REGISTRY STOP_FILE                       read the registry files until STOP_FILE exists
     save WORKSPACE [COUNT]                        trainer._save_and_register a fitted model COUNT times (0: forever)
     train WORKSPACE DATASET                       run_training_experiment forever
-    session FOLDER                                SessionRecorder.append forever, print the window count
+    session FOLDER [KEY_FILE]                     SessionRecorder.append forever (encrypted with a key file), print the window count
 """
 
 from __future__ import annotations
@@ -113,11 +113,13 @@ def train(root: str, dataset: str) -> None:
         print(run_training_experiment(dataset, "logistic_regression", experiment_name="crash", workspace=ws), flush=True)
 
 
-def session(folder: str) -> None:
+def session(folder: str, key_file: str = "") -> None:
     from speakfeed_gui.core.live.session import SessionRecorder
+    from speakfeed_gui.core.storage.crypto import KeySource
 
+    cipher = KeySource(key_file).cipher(create=True) if key_file else None
     recorder = SessionRecorder(folder, model_info={"name": "dummy", "version": "1.0"}, settings={"window_seconds": 1.0},
-                               record_audio=True, flush_seconds=0.0)
+                               record_audio=True, flush_seconds=0.0, cipher=cipher)
     print(recorder.path.name, flush=True)
     n = 0
     while True:

@@ -7,10 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
+from speakfeed_gui.core.errors import RegistryError
 from speakfeed_gui.core.registry.api import ModelRegistry
 from speakfeed_gui.core.settings.workspace import init_workspace
 from speakfeed_gui.ui.browser_tab import BrowserTab
@@ -50,7 +52,7 @@ def test_configured_model_becomes_the_live_choice(qtbot, context, settings):
     window = _window(qtbot, context)
     tab = window.browser_tab
     tab.select_key("config:dummy")
-    with qtbot.waitSignal(context.live_model_changed, timeout=2000) as blocker:
+    with qtbot.waitSignal(context.live_model_changed, timeout=10000) as blocker:
         tab.act_live.trigger()
     assert blocker.args == ["dummy"]
     assert window.live_label.text() == "Live model: dummy (configured)"
@@ -78,7 +80,7 @@ def test_trained_model_details_and_live_alias(qtbot, make_context, trained_works
     assert sum(int(t) for t in confusion.cell_texts()) == n_test
     assert tab.details.metrics.table.rowCount() == 3
 
-    with qtbot.waitSignal(context.live_model_changed, timeout=2000) as blocker:
+    with qtbot.waitSignal(context.live_model_changed, timeout=10000) as blocker:
         tab.act_live.trigger()
     assert blocker.args == [model_id]
     assert ModelRegistry(workspace.registry_path).aliases() == {"live": model_id}
@@ -101,6 +103,8 @@ def test_edit_description_and_tags(qtbot, make_context, trained_workspace):
     dialog.description.setPlainText("best so far")
     dialog.tags.setText("baseline, speaker-independent, baseline")
     qtbot.mouseClick(dialog.buttons.button(dialog.buttons.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    # the change is written off the GUI thread (the lock may wait), then every view refreshes
+    qtbot.waitUntil(lambda: tab.details.values().get("Model/tags") == "baseline, speaker-independent", timeout=10000)
     entry = ModelRegistry(workspace.registry_path).get_model_info(model_id)
     assert entry["description"] == "best so far"
     assert entry["tags"] == ["baseline", "speaker-independent"]
@@ -125,7 +129,7 @@ def test_delete_asks_first_and_removes_files(qtbot, make_context, trained_worksp
 
     tab.act_delete.trigger()
     qtbot.mouseClick(tab.confirm_box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
-    assert tab.model.row_for_key(model_id) == -1
+    qtbot.waitUntil(lambda: tab.model.row_for_key(model_id) == -1, timeout=10000)
     assert len(ModelRegistry(workspace.registry_path)) == 0
     assert not any(f.exists() for f in files)
     assert tab.selected_row() is None and not tab.act_delete.isEnabled()
@@ -233,3 +237,101 @@ def test_key_role_maps_rows_to_ids(qtbot, make_context, trained_workspace):
     keys = {tab.proxy.index(r, 0).data(KEY_ROLE) for r in range(tab.proxy.rowCount())}
     assert keys == {model_id, "config:emotion", "config:dummy", "config:text_sentiment"}
     assert json.loads(json.dumps(sorted(keys)))  # plain strings
+
+
+def test_an_imported_signed_bundle_shows_its_signer_and_require_signed_refuses_untrusted(
+        qtbot, make_context, trained_workspace, tmp_path):
+    import yaml
+
+    from speakfeed_gui.core.registry import signing
+    from speakfeed_gui.core.registry.bundle import export_bundle
+    from speakfeed_gui.ui.error_dialog import error_bus
+
+    workspace, model_id = trained_workspace
+    _, public = signing.create_key("alice")
+    bundle = export_bundle(ModelRegistry(workspace.registry_path), model_id, tmp_path / "s.sfbundle", sign_with="alice")
+    other_ws = init_workspace(tmp_path / "other")
+    other = make_context(other_ws)
+    messages: list[str] = []
+    other.status_message.connect(messages.append)
+    tab = BrowserTab(other)
+    qtbot.addWidget(tab)
+    worker = tab.import_bundle(bundle)
+    with qtbot.waitSignal(worker.finished, timeout=10_000):
+        pass
+    assert any("signed by alice" in m and "does not trust" in m for m in messages), messages
+    assert tab.details.values()["Model/signed by"] == (
+        f"signed by alice (key {public.key_id}, a key this workspace does not trust)")
+
+    data = yaml.safe_load(other_ws.config_path.read_text())
+    data["security"] = {"require_signed": True}
+    other_ws.config_path.write_text(yaml.safe_dump(data))
+    with qtbot.waitSignal(error_bus().shown, timeout=10_000) as blocker:
+        tab.import_bundle(bundle)
+    assert "signed by 'alice'" in blocker.args[0] and "does not trust" in blocker.args[0]
+    assert len(ModelRegistry(other_ws.registry_path)) == 1
+
+
+def _registry_tooltips(tab: BrowserTab) -> dict[str, tuple[bool, str]]:
+    return {a.text(): (a.isEnabled(), a.toolTip()) for a in (tab.act_edit, tab.act_delete, tab.act_import,
+                                                             tab.act_live, tab.act_export, tab.act_verify)}
+
+
+def test_a_non_maintainer_sees_a_read_only_registry_with_the_reason(qtbot, make_context, trained_workspace):
+    import getpass
+
+    import yaml
+
+    workspace, model_id = trained_workspace
+    data = yaml.safe_load(workspace.config_path.read_text())
+    data["registry"] = {"maintainers": ["carol"]}
+    workspace.config_path.write_text(yaml.safe_dump(data))
+    context = make_context(workspace)
+    tab = BrowserTab(context)
+    qtbot.addWidget(tab)
+    tab.show()
+    tab.select_key(model_id)
+    assert tab.read_only_label.isVisible() and "only the registry's maintainers (carol)" in tab.read_only_label.text()
+    state = _registry_tooltips(tab)
+    for name in ("Edit…", "Delete…", "Import bundle…", "Use for Live Feedback"):
+        enabled, tip = state[name]
+        assert not enabled and tip.startswith("Read-only registry: ") and "carol" in tip, name
+    assert state["Export bundle…"][0] and state["Verify"][0]  # reading and sharing still work
+    tab.select_key("config:dummy")
+    assert tab.act_live.isEnabled()  # a configured model is a local choice, not a registry write
+    with pytest.raises(RegistryError, match="maintainers"):
+        context.registry().set_alias("best", model_id)  # the app's registry refuses, whatever button is found
+    from speakfeed_gui.ui.train_tab import TrainTab
+
+    train_tab = TrainTab(context)
+    qtbot.addWidget(train_tab)
+    assert any(p.startswith("Read-only registry: ") and "carol" in p for p in train_tab.problems())
+
+    data["registry"] = {"maintainers": ["carol", getpass.getuser()]}
+    workspace.config_path.write_text(yaml.safe_dump(data))
+    context.reload()
+    tab.select_key(model_id)
+    assert not tab.read_only_label.isVisible() and tab.act_delete.isEnabled()
+    assert tab.act_delete.toolTip() == "Delete the model and its files"
+
+
+def test_a_folder_the_user_cannot_write_is_shown_read_only(qtbot, make_context, tmp_path):
+    from speakfeed_gui.core.registry.api import ModelRegistry as Registry
+    from tests.core.test_bundle import _train_into
+    from tests.reliability.helpers import Tmpfs
+
+    fs = Tmpfs(tmp_path / "mnt", "32m")  # root ignores permission bits: a read-only mount is the real thing
+    try:
+        workspace = init_workspace(fs.path / "ws")
+        model_id = _train_into(Registry(workspace.registry_path))
+        fs.read_only()
+        tab = BrowserTab(make_context(workspace))
+        qtbot.addWidget(tab)
+        tab.show()
+        tab.select_key(model_id)
+        assert "read-only file system" in tab.read_only_label.text() and tab.read_only_label.isVisible()
+        assert not tab.act_delete.isEnabled() and "read-only file system" in tab.act_delete.toolTip()
+        assert tab.act_export.isEnabled()
+    finally:
+        fs.read_only(False)
+        fs.unmount()

@@ -35,7 +35,7 @@ def test_cv_field_takes_loso_off_and_fold_counts_by_keyboard(qtbot, context):
     _typed(qtbot, spin, "off")
     assert spin.cv() == 0
     spin.setValue(1)
-    assert is_marked_invalid(spin) and "loso" in spin.toolTip()
+    assert is_marked_invalid(spin) and "cross-validation folds 1" in spin.toolTip()
     qtbot.keyClick(spin, Qt.Key.Key_Down)
     qtbot.keyClick(spin, Qt.Key.Key_Down)  # below off: leave one speaker out
     assert spin.cv() == "loso" and not is_marked_invalid(spin)

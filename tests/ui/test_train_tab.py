@@ -81,7 +81,8 @@ def test_train_from_the_form_then_find_sort_filter_and_use_the_model(qtbot, cont
     assert [browser.proxy.index(r, NAME).data() for r in range(browser.proxy.rowCount())] == [entry["model_name"]]
 
     window.tabs.setCurrentIndex(TRAIN)
-    qtbot.mouseClick(tab.live_button, LEFT)
+    with qtbot.waitSignal(context.live_model_changed, timeout=10000):  # the alias is written in the background
+        qtbot.mouseClick(tab.live_button, LEFT)
     assert ModelRegistry(context.workspace.registry_path).aliases()["live"] == model_id
     assert model_id[:8] in window.live_label.text()
 

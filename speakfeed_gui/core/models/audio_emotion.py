@@ -1,7 +1,10 @@
 """Trained scikit-learn emotion classifier over the shared feature extractor.
 
 `config.model_ref` names a registry id, id prefix or alias (e.g. `live`); `config.model_path`
-names a model's `_metadata.json` directly. Features come from `core.features.extract_features`,
+names a model's `_metadata.json` directly, or (the seed's way) the user's own `.pkl`/`.joblib`
+classifier, opened only with `trust_pickle: true` (storage.trusted_pickle says why). `sample_rate`
+is the rate audio is resampled to before the features; `device` is accepted and unused (scikit-learn
+runs on the CPU). Features come from `core.features.extract_features`,
 the same function the trainer used, so training and live prediction cannot drift apart.
 """
 
@@ -36,10 +39,18 @@ class AudioEmotionModel(BaseModel):
             return [str(c) for c in self._classifier.classes_]
         return list(self.spec.labels)
 
+    @property
+    def sample_rate(self) -> int:
+        return int(self.spec.config.get("sample_rate") or super().sample_rate)
+
     def _load(self) -> None:
         from speakfeed_gui.core.registry.artifacts import load_from_metadata
+        from speakfeed_gui.core.storage.trusted_pickle import is_pickle
 
         config = self.spec.config
+        if config.get("model_path") and is_pickle(config["model_path"]):
+            self._load_pickle(config["model_path"])
+            return
         if config.get("model_path"):
             loaded = load_from_metadata(self.context.resolve(config["model_path"]))
         elif config.get("model_ref"):
@@ -74,6 +85,24 @@ class AudioEmotionModel(BaseModel):
         if calibration:
             self.normalizer.calibrate(np.stack([self.feature_set.extract(a, self.sample_rate) for a in calibration]))
 
+    def _load_pickle(self, model_path: str) -> None:
+        from speakfeed_gui.core.features.extractor import FEATURE_SET_ID, FEATURE_SET_VERSION, feature_names
+        from speakfeed_gui.core.storage.trusted_pickle import load_trusted_pickle, untrusted_message
+
+        if self.spec.config.get("trust_pickle") is not True:
+            raise ModelLoadError(untrusted_message(model_path, f"model {self.name}"))
+        classifier, scaler = load_trusted_pickle(self.context.resolve(model_path))
+        expected = len(feature_names())
+        got = getattr(classifier if scaler is None else scaler, "n_features_in_", expected)
+        if got != expected:
+            raise ModelLoadError(f"model {self.name}: {model_path} takes {got} features; SpeakFeed's "
+                                 f"{FEATURE_SET_ID} v{FEATURE_SET_VERSION} computes {expected}: train it on those")
+        from speakfeed_gui.core.features.sets import builtin
+
+        self._classifier, self._scaler = classifier, scaler
+        self.metadata = {"feature_set": {"id": FEATURE_SET_ID, "version": FEATURE_SET_VERSION}, "source": model_path}
+        self.feature_set = builtin()
+
     def _check_feature_set(self) -> None:
         """Rebuild the model's feature set from its metadata; refuse one this SpeakFeed computes differently."""
         from speakfeed_gui.core.features.sets import feature_set_from_spec
@@ -94,7 +123,7 @@ class AudioEmotionModel(BaseModel):
         X = np.stack([self.feature_set.extract(audio, self.sample_rate) for audio in batch])
         if self.normalizer is not None:  # the speaker's statistics so far, this batch included
             X = self.normalizer.transform(X)
-        probs = self._classifier.predict_proba(self._scaler.transform(X))
+        probs = self._classifier.predict_proba(X if self._scaler is None else self._scaler.transform(X))
         labels = self.labels
         return [dict(zip(labels, row.tolist())) for row in probs]
 
@@ -102,7 +131,7 @@ class AudioEmotionModel(BaseModel):
         info = super().get_model_info()
         if self.model_id:
             info["registry_id"] = self.model_id
-        if self.metadata:
+        if self.metadata.get("evaluation_results"):
             info["evaluation"] = {k: self.metadata["evaluation_results"].get(k) for k in ("accuracy", "macro_f1")}
             info["normalization"] = "speaker" if self.normalizer is not None else "none"
         return info

@@ -53,10 +53,12 @@ class ModelContext:
 
 
 class BaseModel(ABC):
-    """One loaded (or lazily loadable) model.
+    """One loaded (or lazily loadable) model: `predict(x)`, `batch_predict(xs)`, `get_model_info()`.
+
+    Also the seed's attributes: `config`, `model_type`, `version`, `confidence_threshold`.
 
     Subclasses set `input_kind` ("audio", "text" or "any"), declare `config_fields`
-    (key -> kind from `settings.backends.KINDS`, or a tuple of allowed values), implement `_load()` with their heavy imports and
+    (key -> kind from `settings.schema.KINDS`, or a tuple of allowed values, or a `settings.backends.BackendConfig` subclass), implement `_load()` with their heavy imports and
     `_predict_proba(batch)` returning one {label: probability} dict per input.
     """
 
@@ -79,6 +81,24 @@ class BaseModel(ABC):
     @property
     def version(self) -> str:
         return self.spec.version
+
+    # the seed's BaseModel attributes
+    @property
+    def model_type(self) -> str:
+        return self.type_name
+
+    @property
+    def confidence_threshold(self) -> float:
+        return self.spec.confidence_threshold
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The models.yaml entry as the seed's BaseModel holds it (type, version, ..., and `config:`)."""
+        return {
+            "type": self.type_name, "version": self.version, "confidence_threshold": self.confidence_threshold,
+            "emotion_labels": list(self.spec.labels), "description": self.spec.description,
+            "config": dict(self.spec.config),
+        }
 
     @property
     def labels(self) -> list[str]:

@@ -12,16 +12,23 @@ from speakfeed_gui.core.errors import ModelNotFoundError
 from speakfeed_gui.core.models import MODEL_TYPES, BaseModel
 from speakfeed_gui.core.models.base import ModelContext
 from speakfeed_gui.core.settings.config import AppConfig, ModelSpec, load_config
-from speakfeed_gui.core.settings.workspace import Workspace, resolve_workspace
+from speakfeed_gui.core.settings.workspace import Workspace, resolve_workspace, workspace_for_config
 
 log = logging.getLogger(__name__)
 
 
 class ModelFactory:
-    """Lazily builds and caches models; listing them imports no heavy library."""
+    """Lazily builds and caches models; listing them imports no heavy library.
+
+    The seed's face: `ModelFactory("config/models.yaml")`, `get_model(model_name=None)`,
+    `list_available_models()`, `get_model_info(model_name)`. A config file inside a `config/` folder
+    makes the folder above it the workspace (where relative model paths and `models/` live).
+    """
 
     def __init__(self, config_path: str | Path | None = None, *, workspace: Workspace | None = None) -> None:
-        self.workspace = workspace or resolve_workspace()
+        if workspace is None:
+            workspace = workspace_for_config(config_path) if config_path else resolve_workspace()
+        self.workspace = workspace
         self.config: AppConfig = load_config(config_path or self.workspace.config_path)
         self.context = ModelContext(
             workspace=self.workspace.root,
@@ -44,7 +51,8 @@ class ModelFactory:
     def list_available_models(self) -> list[str]:
         return list(self.config.models)
 
-    def get_model_info(self, name: str) -> dict[str, Any]:
+    def get_model_info(self, model_name: str) -> dict[str, Any]:
+        name = model_name
         spec = self._spec(name)
         cached = self._cache.get(name)
         info = (cached or MODEL_TYPES[spec.type](spec, self.context)).get_model_info()
@@ -59,9 +67,9 @@ class ModelFactory:
                 f"model {name!r} is not in {self.config.path}; configured models: {', '.join(self.config.models)}"
             ) from None
 
-    def get_model(self, name: str | None = None) -> BaseModel:
+    def get_model(self, model_name: str | None = None) -> BaseModel:
         """A configured model by name (None: `default_model`), built once and cached."""
-        name = name or self.config.default_model
+        name = model_name or self.config.default_model
         with self._lock:
             if name not in self._cache:
                 spec = self._spec(name)

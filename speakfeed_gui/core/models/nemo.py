@@ -193,3 +193,4 @@ class NemoModel(BaseModel):
             model_path=str(self.context.resolve(path)) if path else self.spec.config.get("model_name"),
         )
         return info
+NeMoModel = NemoModel  # the seed spells it so

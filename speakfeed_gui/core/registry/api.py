@@ -29,7 +29,10 @@ from speakfeed_gui.core.registry.format import (
 )
 from speakfeed_gui.core.registry.store import RegistryState, RegistryStore
 
-__all__ = ["ALIASES_KEY", "FILES_KEY", "GENERATION_KEY", "MIN_PREFIX", "PATH_KEYS", "ModelRegistry", "entry_problem"]
+__all__ = [
+    "ALIASES_KEY", "FILES_KEY", "GENERATION_KEY", "MIN_PREFIX", "PATH_KEYS", "ModelRegistry", "entry_problem",
+    "guard_writes", "write_refusal",
+]
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +46,17 @@ _isabs: Callable[[str], bool] = (lambda p: p.startswith("/")) if os.name == "pos
 class ModelRegistry(RegistryStore):
     """`models/model_registry.json` and its journal; registry_store.py lists the guarantees."""
 
+    read_only: str | None = None  # why this user may not change the registry (guard_writes); None: writable
+
     def __init__(self, path: str | Path, *, journal_limit: int = 256 * 1024, lock_timeout: float = 30.0) -> None:
         super().__init__(path, journal_limit=journal_limit, lock_timeout=lock_timeout)
         self._prefix = str(self.folder) + os.sep  # _public joins paths by concatenation: the hot path
+
+    def _write(self, make_op: Callable[[RegistryState], dict[str, Any] | None]) -> dict[str, Any] | None:
+        """Every change passes here: refused (one line) before the lock when `read_only` says why."""
+        if self.read_only:
+            raise RegistryError(self.read_only)
+        return super()._write(make_op)
 
     def _apply(self, state: RegistryState, op: dict[str, Any]) -> None:
         """Also keep the version index current (when built) for the entry the op changed."""
@@ -301,3 +312,63 @@ def _count_version(index: dict[str | None, Counter[int]], entry: Mapping[str, An
     counts[version] += step
     if counts[version] <= 0:
         del counts[version]
+
+
+# ---- who may write (registry.maintainers, folder permissions) --------------------------------
+
+
+def _user_name() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # getpass raises when no user name can be found (a bare container)
+        return ""
+
+
+def current_identities() -> set[str]:
+    """What `registry.maintainers` may name for this user: the login name and the ids of their signing keys."""
+    from speakfeed_gui.core.registry.signing import local_key_ids
+
+    return {n for n in {_user_name(), *local_key_ids()} if n}
+
+
+def _folder_refusal(folder: Path) -> str | None:
+    """Why files cannot be written in `folder` (or the nearest existing parent), or None."""
+    probe = folder
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    registry_file = folder / "model_registry.json"
+    targets = [probe] + ([registry_file] if registry_file.exists() else [])
+    if all(os.access(t, os.W_OK) for t in targets):
+        return None
+    try:
+        read_only_fs = bool(os.statvfs(probe).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only_fs = False
+    reason = "read-only file system" if read_only_fs else "permission denied: you cannot write this folder"
+    return f"{folder}: {reason}; the model registry is read-only here (models can still be used and exported)"
+
+
+def write_refusal(
+    folder: str | Path, maintainers: Iterable[str] = (), identities: Iterable[str] | None = None
+) -> str | None:
+    """Why this user may not change the registry in `folder`, or None when they may.
+
+    `maintainers` (registry.maintainers) is advisory: on a shared folder the folder's own permissions
+    are the hard boundary, which this also checks (a folder the user cannot write is read-only).
+    """
+    maintainers = [m for m in maintainers if m]
+    if maintainers:
+        who = set(identities) if identities is not None else current_identities()
+        if not who & set(maintainers):
+            return (f"{folder}: read-only for {_user_name() or 'this user'}: only the registry's maintainers ({', '.join(maintainers)}) "
+                    "may change it (registry.maintainers in models.yaml)")
+    return _folder_refusal(Path(folder))
+
+
+def guard_writes(registry: ModelRegistry, maintainers: Iterable[str] = (), identities: Iterable[str] | None = None
+                 ) -> str | None:
+    """Make `registry` refuse every change when this user may not write it; returns the reason (or None)."""
+    registry.read_only = write_refusal(registry.folder, maintainers, identities)
+    return registry.read_only

@@ -12,17 +12,24 @@ from speakfeed_gui.core.settings.workspace import Workspace
 log = logging.getLogger(__name__)
 
 
-def load_from_metadata(metadata_path: str | Path, metadata_sha256: str | None = None) -> tuple[Any, Any, dict]:
-    """Read `<stem>_metadata.json` and the classifier and scaler it lists, checking sha256s."""
+def read_metadata(metadata_path: str | Path, metadata_sha256: str | None = None) -> dict[str, Any]:
+    """A model's `<stem>_metadata.json`, refused if its sha256 differs from the registry's record."""
     from speakfeed_gui.core.storage.atomic import read_json
     from speakfeed_gui.core.storage.hashing import sha256_file
-    from speakfeed_gui.core.storage.skops_io import load_estimator
-    from speakfeed_gui.core.storage.versions import check_versions
 
     metadata_path = Path(metadata_path)
     if metadata_sha256 is not None and metadata_path.is_file() and sha256_file(metadata_path) != metadata_sha256:
         raise IntegrityError(f"{metadata_path}: sha256 does not match the registry: the metadata was changed or corrupted")
-    metadata = read_json(metadata_path, "model metadata")
+    return read_json(metadata_path, "model metadata")
+
+
+def load_from_metadata(metadata_path: str | Path, metadata_sha256: str | None = None) -> tuple[Any, Any, dict]:
+    """Read `<stem>_metadata.json` and the classifier and scaler it lists, checking sha256s."""
+    from speakfeed_gui.core.storage.skops_io import load_estimator
+    from speakfeed_gui.core.storage.versions import check_versions
+
+    metadata_path = Path(metadata_path)
+    metadata = read_metadata(metadata_path, metadata_sha256)
     try:
         artifacts = metadata["artifacts"]
         model_file, scaler_file = artifacts["model"], artifacts["scaler"]

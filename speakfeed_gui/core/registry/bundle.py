@@ -5,6 +5,11 @@ and each file's name, role and sha256) next to the model's files, flat. Importin
 as hostile: it is refused before anything is written or loaded unless every member is a plain
 .skops or .json file of sane size, listed in the manifest with a matching sha256, and every skops
 file holds only allowed types and loads. Pickle/joblib files are refused by name and never opened.
+
+A bundle may carry `signature.json`, an Ed25519 signature of the exact manifest bytes (signing.py).
+A signature that does not verify is always refused (the bundle changed after signing); whether an
+unsigned or untrusted bundle is accepted is the caller's `TrustPolicy` (`security.require_signed`).
+The signer, and whether its key was trusted, is kept in the entry's `imported_from.signer`.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import stat
 import tempfile
 import zipfile
 import zlib
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
@@ -27,6 +33,15 @@ from typing import Any, Mapping
 from speakfeed_gui.core.errors import IntegrityError, ModelLoadError, RegistryError, StorageError, first_line
 from speakfeed_gui.core.registry.api import FILES_KEY, PATH_KEYS, ModelRegistry, entry_problem
 from speakfeed_gui.core.registry.format import artifact_roles
+from speakfeed_gui.core.registry.signing import (
+    SIGNATURE,
+    PublicKey,
+    load_private_key,
+    signature_record,
+    trusted_keys,
+    trusted_keys_dir,
+    verify,
+)
 from speakfeed_gui.core.storage.atomic import atomic_open, fsync_dir, os_reason, read_json
 from speakfeed_gui.core.storage.skops_io import load_estimator, verify_sha256
 
@@ -44,6 +59,19 @@ MAX_MANIFEST_BYTES = 1 << 20
 ROLES = (*PATH_KEYS, FILES_KEY)
 _LOCAL_KEYS = (*ROLES, "id", "aliases", "version")
 _CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class TrustPolicy:
+    """Which signers an import accepts: `trusted` maps key id -> key; `require_signed` refuses the rest."""
+
+    trusted: Mapping[str, PublicKey] = field(default_factory=dict)
+    require_signed: bool = False
+
+    @classmethod
+    def for_workspace(cls, workspace_root: str | Path, require_signed: bool) -> "TrustPolicy":
+        """The workspace's trusted keys (config/trusted_keys/) and its `security.require_signed`."""
+        return cls(trusted_keys(trusted_keys_dir(workspace_root)), require_signed)
 
 
 # ---- verification --------------------------------------------------------------------------
@@ -97,8 +125,14 @@ def _safe_name(text: str, fallback: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or fallback
 
 
-def export_bundle(registry: ModelRegistry, ref: str, dest: str | Path) -> Path:
-    """Write the model as one `.sfbundle` (zip) file; `dest` is the file, or a folder to put it in."""
+def export_bundle(
+    registry: ModelRegistry, ref: str, dest: str | Path, *, sign_with: str | None = None,
+    keys_dir: str | Path | None = None,
+) -> Path:
+    """Write the model as one `.sfbundle` (zip) file; `dest` is the file, or a folder to put it in.
+
+    With `sign_with` (a key name in the user's key folder) the manifest is signed.
+    """
     entry = registry.get_model_info(ref)
     _verify_entry(entry, strict=False)
     files, names = [], set()
@@ -112,6 +146,7 @@ def export_bundle(registry: ModelRegistry, ref: str, dest: str | Path) -> Path:
             raise IntegrityError(f"{path}: file of model {entry['id'][:8]} is missing")
         names.add(name)
         files.append({"name": name, "role": role, "path": path})
+    signer = load_private_key(sign_with, keys_dir) if sign_with else None  # fails before anything is written
     dest = Path(dest)
     if dest.is_dir():
         stem = _safe_name(f"{entry.get('model_name') or 'model'}-v{entry.get('version', 1)}-{entry['id'][:8]}", "model")
@@ -128,7 +163,10 @@ def export_bundle(registry: ModelRegistry, ref: str, dest: str | Path) -> Path:
     with atomic_open(dest) as handle, zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for item in files:
             manifest["files"].append({"name": item["name"], "role": item["role"], "sha256": _copy_in(item, archive)})
-        archive.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+        raw = json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8")
+        archive.writestr(MANIFEST, raw)
+        if signer is not None:
+            archive.writestr(SIGNATURE, json.dumps(signature_record(*signer, raw), indent=2))
     return dest
 
 
@@ -168,13 +206,18 @@ def _check_member(bundle: Path, info: zipfile.ZipInfo, seen: set[str], max_membe
         raise IntegrityError(f"{where} declares {info.file_size} bytes, over the {max_member_bytes}-byte limit; refused")
 
 
-def _read_manifest(bundle: Path, archive: zipfile.ZipFile, members: set[str]) -> dict[str, Any]:
-    if MANIFEST not in members:
-        raise IntegrityError(f"{bundle}: no {MANIFEST}; not a SpeakFeed bundle")
-    with archive.open(MANIFEST) as handle:
+def _read_small(bundle: Path, archive: zipfile.ZipFile, name: str) -> bytes:
+    with archive.open(name) as handle:
         raw = handle.read(MAX_MANIFEST_BYTES + 1)
     if len(raw) > MAX_MANIFEST_BYTES:
-        raise IntegrityError(f"{bundle}: {MANIFEST} is over {MAX_MANIFEST_BYTES} bytes; refused")
+        raise IntegrityError(f"{bundle}: {name} is over {MAX_MANIFEST_BYTES} bytes; refused")
+    return raw
+
+
+def _read_manifest(bundle: Path, archive: zipfile.ZipFile, members: set[str]) -> tuple[dict[str, Any], bytes]:
+    if MANIFEST not in members:
+        raise IntegrityError(f"{bundle}: no {MANIFEST}; not a SpeakFeed bundle")
+    raw = _read_small(bundle, archive, MANIFEST)
     try:
         manifest = json.loads(raw)
     except (ValueError, RecursionError) as exc:
@@ -197,7 +240,9 @@ def _read_manifest(bundle: Path, archive: zipfile.ZipFile, members: set[str]) ->
     if problem:
         raise IntegrityError(f"{bundle}: {MANIFEST} entry: {problem}; refused")
     listed = [f["name"] for f in files]
-    unlisted, absent = sorted(members - {MANIFEST} - set(listed)), sorted(set(listed) - members)
+    if SIGNATURE in listed:
+        raise IntegrityError(f"{bundle}: {MANIFEST} lists {SIGNATURE} as a model file; refused")
+    unlisted, absent = sorted(members - {MANIFEST, SIGNATURE} - set(listed)), sorted(set(listed) - members)
     if unlisted:
         raise IntegrityError(f"{bundle}: members not listed in {MANIFEST}: {', '.join(unlisted)}; refused")
     if absent or len(set(listed)) != len(listed):
@@ -206,7 +251,28 @@ def _read_manifest(bundle: Path, archive: zipfile.ZipFile, members: set[str]) ->
     roles = [f["role"] for f in files]
     if roles.count("model_path") != 1 or any(roles.count(r) > 1 for r in PATH_KEYS):
         raise IntegrityError(f"{bundle}: the manifest must list exactly one model file and at most one of each role")
-    return manifest
+    return manifest, raw
+
+
+def _check_signer(
+    bundle: Path, archive: zipfile.ZipFile, members: set[str], manifest_raw: bytes, policy: TrustPolicy
+) -> dict[str, Any] | None:
+    """Verify the signature (always) and apply the trust policy; the signer record, or None if unsigned."""
+    hint = "security.require_signed is on in models.yaml; trust the signer's key with `speakfeed keys trust FILE`"
+    if SIGNATURE not in members:
+        if policy.require_signed:
+            raise IntegrityError(f"{bundle}: the bundle is not signed; refused ({hint})")
+        return None
+    try:
+        record = json.loads(_read_small(bundle, archive, SIGNATURE))
+    except (ValueError, RecursionError):
+        raise IntegrityError(f"{bundle}: {SIGNATURE} is not valid JSON; refused") from None
+    key = verify(record, manifest_raw, str(bundle))
+    known = policy.trusted.get(key.key_id)
+    if known is None and policy.require_signed:
+        raise IntegrityError(f"{bundle}: signed by {key.name!r} (key {key.key_id}), a key this workspace does not "
+                             f"trust; refused ({hint})")
+    return {"name": known.name if known else key.name, "key_id": key.key_id, "trusted": known is not None}
 
 
 def _extract(
@@ -280,13 +346,16 @@ def import_bundle(
     *,
     max_member_bytes: int = MAX_MEMBER_BYTES,
     max_total_bytes: int = MAX_TOTAL_BYTES,
+    policy: TrustPolicy | None = None,
 ) -> str:
     """Check a `.sfbundle` completely, then copy its files into `<models>/<experiment>/` and register it.
 
     Returns the new id. Any problem raises IntegrityError (one line naming the bundle and the problem)
-    and leaves nothing behind.
+    and leaves nothing behind. `policy` says which signers are trusted and whether one is required.
     """
     bundle = Path(bundle)
+    if registry.read_only:  # before anything is staged in the registry folder
+        raise RegistryError(registry.read_only)
     if not bundle.is_file():
         raise IntegrityError(f"{bundle}: no such bundle file")
     if not zipfile.is_zipfile(bundle):
@@ -299,7 +368,8 @@ def import_bundle(
         raise RegistryError(f"{registry.folder}: cannot stage the import ({os_reason(exc)})") from None
     try:
         with zipfile.ZipFile(bundle) as archive:
-            manifest = _check_archive(bundle, archive, staging, max_member_bytes, max_total_bytes)
+            manifest, signer = _check_archive(
+                bundle, archive, staging, max_member_bytes, max_total_bytes, policy or TrustPolicy())
         files = manifest["files"]
         staged = {f["role"]: str(staging / f["name"]) for f in files if f["role"] != FILES_KEY}
         _check_contents(bundle, staging, files, {**manifest["entry"], **staged})
@@ -317,6 +387,7 @@ def import_bundle(
             "source_id": manifest.get("source_id"),
             "source_version": manifest.get("source_version"),
             "imported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "signer": signer,
         }
         try:
             return registry.register_model(entry)
@@ -334,9 +405,11 @@ def import_bundle(
 
 
 def _check_archive(
-    bundle: Path, archive: zipfile.ZipFile, staging: Path, max_member_bytes: int, max_total_bytes: int
-) -> dict[str, Any]:
-    """Refuse unsafe members, then extract the listed files into `staging`, verifying sizes and hashes."""
+    bundle: Path, archive: zipfile.ZipFile, staging: Path, max_member_bytes: int, max_total_bytes: int,
+    policy: TrustPolicy,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Refuse unsafe members and bad or unwanted signatures, then extract the listed files into `staging`,
+    verifying sizes and hashes. Returns the manifest and the signer record (None: unsigned)."""
     infos = archive.infolist()
     if len(infos) > MAX_MEMBERS:
         raise IntegrityError(f"{bundle}: {len(infos)} members, more than the {MAX_MEMBERS} a bundle may hold; refused")
@@ -349,12 +422,13 @@ def _check_archive(
         raise IntegrityError(
             f"{bundle}: declares {declared} bytes in all, over the {max_total_bytes}-byte limit; refused"
         )
-    manifest = _read_manifest(bundle, archive, seen)
+    manifest, raw = _read_manifest(bundle, archive, seen)
+    signer = _check_signer(bundle, archive, seen, raw, policy)
     budget = [max_total_bytes]
     for record in manifest["files"]:
         info = archive.getinfo(record["name"])
         _extract(bundle, archive, info, staging / record["name"], record["sha256"], budget, max_member_bytes)
-    return manifest
+    return manifest, signer
 
 
 def _check_contents(bundle: Path, staging: Path, files: list[dict[str, Any]], staged_entry: dict[str, Any]) -> None:

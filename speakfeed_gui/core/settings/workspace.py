@@ -1,9 +1,10 @@
 """Where a user's config, models and sessions live.
 
 A workspace is a folder holding `config/models.yaml` and `models/`. It is chosen by an explicit
-argument (`--workspace`), else the SPEAKFEED_WORKSPACE environment variable, else the project
-folder itself when running from a checkout (the bundled default), else the user's data folder
-after `pip install .`. A new folder is initialised with the default config.
+argument (`--workspace`), else the SPEAKFEED_WORKSPACE environment variable, else the current
+folder when it holds `config/models.yaml` (the seed's layout: code run from the project folder),
+else the project folder itself when running from a checkout (the bundled default), else the
+user's data folder after `pip install .`. A new folder is initialised with the default config.
 
 The shipped defaults (`config/models.yaml`) and `resources/` (corpora) come from the checkout, or
 from `<prefix>/share/speakfeed/` where `pip install .` puts them (pyproject `data-files`).
@@ -81,10 +82,30 @@ def init_workspace(root: str | Path) -> Workspace:
     return ws
 
 
+def _current_folder_workspace() -> Path | None:
+    try:
+        here = Path.cwd()
+    except OSError:  # the current folder was deleted
+        return None
+    return here if (here / "config" / "models.yaml").is_file() else None
+
+
 def resolve_workspace(explicit: str | Path | None = None) -> Workspace:
-    """Pick the workspace (argument > environment > project folder) and initialise it."""
-    chosen = explicit or os.environ.get(ENV_VAR) or PROJECT_ROOT
+    """Pick the workspace (argument > environment > current folder with config/ > project folder), initialise it."""
+    chosen = explicit or os.environ.get(ENV_VAR) or _current_folder_workspace() or PROJECT_ROOT
     path = Path(chosen).expanduser()
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{path}: workspace must be a folder, not a file")
     return init_workspace(path)
+
+
+def workspace_for_config(config_path: str | Path) -> Workspace:
+    """The workspace a models.yaml belongs to: the folder holding its `config/` folder, as in the seed.
+
+    `ModelFactory("config/models.yaml")` run in a project folder uses that folder's `models/`. A file
+    anywhere else (not inside a `config/` folder) belongs to the workspace `resolve_workspace()` picks.
+    """
+    path = Path(config_path).expanduser().absolute()
+    if path.parent.name == "config":
+        return Workspace(path.parent.parent)
+    return resolve_workspace()

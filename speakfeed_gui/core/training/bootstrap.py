@@ -12,13 +12,13 @@ import logging
 from typing import Any
 
 from speakfeed_gui.core.errors import DatasetError, RegistryError
+from speakfeed_gui.core.models.live_choice import LIVE_ALIAS
 from speakfeed_gui.core.progress import CancelToken, ProgressCallback
 from speakfeed_gui.core.settings.workspace import Workspace
 from speakfeed_gui.core.training.demo_corpus import CSV_NAME, DEFAULT_VOICES, DEMO_DIR
 
 log = logging.getLogger(__name__)
 
-LIVE_ALIAS = "live"
 DEMO_CSV = DEMO_DIR / CSV_NAME
 EXPERIMENT_NAME = "demo-default"
 # Compared on the shipped corpus (leave-one-voice-out, the project's features): logistic

@@ -3,13 +3,14 @@
 Each type maps to a scikit-learn estimator; `param_specs` describes the parameters worth editing
 (with ranges and defaults) so the Train tab can generate its form without importing sklearn.
 `validate_hyperparameters` checks names against the estimator's own `get_params()` and values
-against the spec before any training work starts.
+against a pydantic schema built from the specs before any training work starts.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, NoReturn
 
 from speakfeed_gui.core.errors import DatasetError, HyperparameterError, first_line
 
@@ -83,46 +84,108 @@ def _estimator_class(model_type: str) -> type:
     return getattr(importlib.import_module(module), name)
 
 
-def _coerce(spec: ParamSpec, value: Any, where: str) -> Any:
-    """Turn CLI strings into typed values and enforce the spec's range or choices."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lower() in ("none", "null") and (spec.kind == "int_or_none" or None in spec.choices):
-            return None
-        if spec.kind == "bool":
-            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise HyperparameterError(f"{where}: expected true or false, got {value!r}")
-            return text.lower() in ("true", "1", "yes")
-        if spec.kind in ("int", "int_or_none"):
-            try:
-                value = int(text)
-            except ValueError:
-                raise HyperparameterError(f"{where}: expected a whole number, got {value!r}") from None
-        elif spec.kind == "float":
-            try:
-                value = float(text)
-            except ValueError:
-                raise HyperparameterError(f"{where}: expected a number, got {value!r}") from None
-        else:
-            value = text
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+def _from_cli(spec: ParamSpec) -> Callable[[Any], Any]:
+    """Before pydantic: CLI text 'none'/'null' for a parameter that takes None, 'yes'/'no' for a flag.
+
+    Booleans are refused for numbers (pydantic's lax int would take True as 1).
+    """
+    takes_none = spec.kind == "int_or_none" or None in spec.choices
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if takes_none and text.lower() in ("none", "null"):
+                return None
+            if spec.kind == "bool" and text.lower() in _TRUE + _FALSE:
+                return text.lower() in _TRUE
+            if spec.kind == "choice" and text in [str(c) for c in spec.choices]:
+                return next(c for c in spec.choices if str(c) == text)
+            return text
+        if isinstance(value, bool) and spec.kind in ("int", "int_or_none", "float"):
+            raise ValueError("a flag, not a number")
+        return value
+
+    return convert
+
+
+def _describe(spec: ParamSpec) -> str:
     if spec.kind == "choice":
-        if value not in spec.choices:
-            valid = ", ".join("None" if c is None else str(c) for c in spec.choices)
-            raise HyperparameterError(f"{where}: {value!r} is not allowed; choose one of {valid}")
-        return value
+        return "one of " + ", ".join("None" if c is None else str(c) for c in spec.choices)
     if spec.kind == "bool":
-        if not isinstance(value, bool):
-            raise HyperparameterError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if value is None and spec.kind == "int_or_none":
-        return None
-    integral = spec.kind in ("int", "int_or_none")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integral and not float(value).is_integer()):
-        raise HyperparameterError(f"{where}: expected {'a whole number' if integral else 'a number'}, got {value!r}")
-    value = int(value) if integral else float(value)
-    if value != value or (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high):
-        raise HyperparameterError(f"{where}: {value} is out of range; allowed {spec.low:g} to {spec.high:g}")
-    return value
+        return "true or false"
+    what = "a number" if spec.kind == "float" else "a whole number"
+    text = f"{what} from {spec.low:g} to {spec.high:g}"
+    return text + " (or None)" if spec.kind == "int_or_none" else text
+
+
+def _annotation(spec: ParamSpec) -> Any:
+    from typing import Annotated, Literal, Optional
+
+    from pydantic import Field
+
+    if spec.kind == "choice":
+        return Literal[spec.choices]
+    if spec.kind == "bool":
+        return bool
+    number = Annotated[float if spec.kind == "float" else int, Field(ge=spec.low, le=spec.high, allow_inf_nan=False)]
+    return Optional[number] if spec.kind == "int_or_none" else number
+
+
+@functools.cache
+def hyperparameter_schema(model_type: str) -> type:
+    """The pydantic schema of a type's curated hyperparameters, built from its ParamSpecs on first use.
+
+    (The Train tab imports this module at start-up; pydantic is imported only when a value is checked.)
+    """
+    from typing import Annotated
+
+    from pydantic import BeforeValidator, ConfigDict, Field, create_model
+
+    from speakfeed_gui.core.settings.schema import Schema
+
+    _check_type(model_type)
+    fields = {
+        spec.name: (Annotated[_annotation(spec), BeforeValidator(_from_cli(spec))],
+                    Field(default=spec.default, description=_describe(spec)))
+        for spec in _SPECS[model_type][1]
+    }
+    config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True)
+    base = type("HyperparameterSchema", (Schema,), {"model_config": config, "__module__": __name__})
+    return create_model(f"{model_type}_hyperparameters", __base__=base, **fields)
+
+
+_RANGE_ERRORS = ("greater_than_equal", "less_than_equal")
+
+
+def _raise(model_type: str, exc: Any, data: Mapping[str, Any]) -> NoReturn:
+    """The first problem of a pydantic ValidationError as one line; a number out of range or a choice
+    not offered in today's words."""
+    from speakfeed_gui.core.settings.schema import first_problem, safe_repr
+
+    where, message = first_problem(exc, hyperparameter_schema(model_type), data)
+    spec = next((s for s in _SPECS[model_type][1] if s.name == where), None)
+    kind = next((e["type"] for e in exc.errors() if e["loc"][:1] == (where,)), "")
+    value = data.get(where)
+    if spec is not None and kind in _RANGE_ERRORS:
+        message = f"{value} is out of range; allowed {spec.low:g} to {spec.high:g}"
+    elif spec is not None and kind == "literal_error":
+        message = f"{safe_repr(value)} is not allowed; choose {_describe(spec)}"
+    raise HyperparameterError(f"{model_type}.{where}: {message}") from None
+
+
+def check_hyperparameter(model_type: str, name: str, value: Any) -> Any:
+    """One curated hyperparameter checked alone (the Train tab's form field), returns the typed value."""
+    from pydantic import ValidationError
+
+    schema = hyperparameter_schema(model_type)
+    try:
+        validated = schema.__pydantic_validator__.validate_assignment(schema.model_construct(), name, value)
+    except ValidationError as exc:
+        _raise(model_type, exc, {name: value})
+    return getattr(validated, name)
 
 
 def _parse_scalar(value: Any) -> Any:
@@ -155,9 +218,15 @@ def validate_hyperparameters(model_type: str, params: Mapping[str, Any] | None) 
                 raise HyperparameterError(
                     f"unknown hyperparameter {name!r} for {model_type}; valid: {', '.join(sorted(valid))}"
                 )
-    for name, value in (params or {}).items():
-        where = f"{model_type}.{name}"
-        result[name] = _coerce(specs[name], value, where) if name in specs else _parse_scalar(value)
+    from pydantic import ValidationError
+
+    curated = {k: v for k, v in (params or {}).items() if k in specs}
+    try:
+        result.update(hyperparameter_schema(model_type).model_validate(curated).model_dump())
+    except ValidationError as exc:
+        _raise(model_type, exc, curated)
+    for name, value in extra.items():
+        result[name] = _parse_scalar(value)
     if extra:
         _check_with_sklearn(model_type, {name: result[name] for name in extra})
     return result

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import shutil
 import uuid
 import warnings
@@ -22,28 +21,60 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from speakfeed_gui.core.errors import DatasetError, HyperparameterError
+from speakfeed_gui.core.errors import DatasetError
 from speakfeed_gui.core.progress import CancelToken, ProgressCallback, check_cancel, no_progress
 from speakfeed_gui.core.settings.workspace import Workspace, resolve_workspace
 from speakfeed_gui.core.training.estimators import make_estimator, validate_hyperparameters
 
 log = logging.getLogger(__name__)
-_EXPERIMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def check_option(name: str, value: Any) -> None:
+    """One run option checked alone (a Train tab field), without inventing values for the others."""
+    from pydantic import ValidationError
+
+    if name == "cv_folds" and isinstance(value, str):  # "loso" (or a count typed as text)
+        from speakfeed_gui.core.training.versioning import check_cv
+
+        check_cv(value)
+        return
+
+    from speakfeed_gui.core.training.run_options import RunOptions, option_error
+
+    try:
+        RunOptions.__pydantic_validator__.validate_assignment(RunOptions.model_construct(), name, value)
+    except ValidationError as exc:
+        raise option_error(exc, {name: value}) from None
 
 
 def validate_options(experiment_name: str, test_fraction: float, cv_folds: int | str, seed: int) -> None:
     """Reject bad run options before any work starts (`cv_folds`: 0 off, 2-20, or "loso")."""
+    from pydantic import ValidationError
+
+    from speakfeed_gui.core.training.run_options import RunOptions, option_error
     from speakfeed_gui.core.training.versioning import check_cv
 
-    if not _EXPERIMENT_NAME.match(experiment_name):
-        raise HyperparameterError(
-            f"experiment name {experiment_name!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
-        )
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0.05 <= test_fraction <= 0.5:
-        raise HyperparameterError(f"test fraction {test_fraction!r}: expected a number from 0.05 to 0.5")
+    folds = 0 if isinstance(cv_folds, str) else cv_folds  # "loso" and CLI text are check_cv's
+    values = {"experiment_name": experiment_name, "test_fraction": test_fraction, "cv_folds": folds, "seed": seed}
+    try:
+        RunOptions.model_validate(values)
+    except ValidationError as exc:
+        raise option_error(exc, values) from None
     check_cv(cv_folds)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise HyperparameterError(f"seed {seed!r}: expected a whole number of at least 0")
+
+
+SEED_METRIC_NAMES = {"precision": "macro_precision", "recall": "macro_recall", "f1_score": "macro_f1"}
+
+
+def with_seed_metric_names(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """Add the seed's `precision`, `recall`, `f1_score` beside the macro_* figures they equal.
+
+    Macro averages (each emotion counts the same, as UAR does), not sklearn's weighted default.
+    """
+    for seed_name, name in SEED_METRIC_NAMES.items():
+        if name in evaluation:
+            evaluation.setdefault(seed_name, evaluation[name])
+    return evaluation
 
 
 def _fit(estimator: Any, X: np.ndarray, y: np.ndarray, progress: ProgressCallback, cancel: CancelToken | None) -> Any:
@@ -294,7 +325,8 @@ def run_training_experiment(
     metadata: dict[str, Any] = {
         "experiment_name": experiment,
         "model_info": {"model_type": model_type, "hyperparameters": params, "classes": estimator.classes_.tolist()},
-        "evaluation_results": evaluation,
+        "hyperparameters": params,  # the seed's place, beside model_info's
+        "evaluation_results": with_seed_metric_names(evaluation),
         "created_at": created,
         "labels": estimator.classes_.tolist(),
         "feature_set": feature_set.to_metadata(),
