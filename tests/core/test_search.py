@@ -27,6 +27,7 @@ def test_search_registers_the_best_trial_with_its_record(workspace):
     assert [r for r in reports if r[0] == "search"] == [("search", n, 4) for n in range(5)]
     assert len(result.trials) == 4 and result.best.uar == max(t.uar for t in result.trials)
     assert len({t.params["C"] for t in result.trials}) == 4  # every trial drew its own C
+    assert result.trials[0].params["C"] == 1.0 and result.trials[0].params["class_weight"] == "balanced"  # defaults
     meta = _metadata(workspace, result.model_id)
     record = meta["search"]
     assert record["cv"] == "leave-one-speaker-out" and [t["number"] for t in record["trials"]] == [1, 2, 3, 4]
@@ -59,11 +60,18 @@ def test_bad_search_options_fail_before_any_work(workspace, kwargs, message):
         run_search(EMODB, "svm", workspace=workspace, **kwargs)
 
 
-def test_every_model_type_has_a_search_space():
-    from speakfeed_gui.core.training.estimators import ESTIMATOR_NAMES
+def test_every_model_type_has_a_search_space_starting_at_its_defaults():
+    import optuna
+
+    from speakfeed_gui.core.training.estimators import ESTIMATOR_NAMES, validate_hyperparameters
+    from speakfeed_gui.core.training.search import starting_point, suggest
 
     for name in ESTIMATOR_NAMES:
-        assert searched_specs(name), name
+        specs = searched_specs(name)
+        assert specs, name
+        defaults = validate_hyperparameters(name, {})
+        trial = optuna.trial.FixedTrial(starting_point(specs, defaults))
+        assert {s.name: suggest(trial, s) for s in specs} == {s.name: defaults[s.name] for s in specs}, name
     assert "max_iter" not in {s.name for s in searched_specs("logistic_regression")}
 
 

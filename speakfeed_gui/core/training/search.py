@@ -1,6 +1,7 @@
 """Hyperparameter search with speaker-grouped cross-validation (Optuna's TPE sampler).
 
-Each trial draws values from the estimator's own `ParamSpec`s (core/training/estimators.py) and
+The first trial is the model's defaults (with any fixed values); each further trial draws values
+from the estimator's own `ParamSpec`s (core/training/estimators.py) and
 scores them by the pooled UAR of `cross_validate` over speaker-grouped folds (leave one speaker
 out by default), on features extracted once (cached) and normalised as asked. The best values
 are then trained, evaluated and registered by the normal trainer, with the whole search record
@@ -72,6 +73,23 @@ def suggest(trial: Any, spec: ParamSpec) -> Any:
     return trial.suggest_int(spec.name, int(low), int(high), log=high / max(low, 1) > 50)
 
 
+def starting_point(specs: list[ParamSpec], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Optuna's parameters for `values` (the model's defaults): the first trial, so a search never
+    reports a best below what training without one gives."""
+    point: dict[str, Any] = {}
+    for spec in specs:
+        value = values.get(spec.name, spec.default)
+        if spec.kind == "int_or_none":
+            point[f"{spec.name}_unlimited"] = value is None
+            if value is None:
+                continue
+        low, high = _SEARCH_RANGE.get(spec.name, (spec.low, spec.high))
+        if spec.kind in ("int", "int_or_none", "float") and low is not None and not low <= value <= high:
+            continue  # outside the searched range: let the sampler choose
+        point[spec.name] = value
+    return point
+
+
 def run_search(
     dataset_path: str | Path,
     model_type: str,
@@ -140,6 +158,7 @@ def run_search(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    study.enqueue_trial(starting_point(specs, base), skip_if_exists=True)  # trial 1: the defaults (or given values)
     progress("search", 0, trials, f"{len(specs)} parameters, {scheme} folds, UAR")
     with compute_backend(cluster):  # the folds of every trial run on the cluster's workers when given one
         study.optimize(objective, n_trials=trials, catch=())
