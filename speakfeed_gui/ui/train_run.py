@@ -22,9 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from speakfeed_gui.ui.metrics_view import MetricsView
+from speakfeed_gui.ui.search_view import SearchView
 
 STAGES = {"check": "Checking clips", "features": "Extracting features", "split": "Splitting",
-          "train": "Training", "evaluate": "Evaluating", "save": "Saving"}
+          "train": "Training", "evaluate": "Evaluating", "save": "Saving", "search": "Searching"}
 LOG_STEPS = 10  # log about every tenth of a stage, its first and its last report
 
 
@@ -52,6 +53,8 @@ class RunPanel(QSplitter):
         self.log_view.setPlaceholderText("Training progress appears here.")
         self.metrics = MetricsView()
         self.metrics.set_evaluation(None, "Results appear here after a run.")
+        self.search_view = SearchView()
+        self.search_view.setVisible(False)
         self.show_button = QPushButton("Show in Model Browser")
         self.live_button = QPushButton("Use for Live Feedback")
         result_buttons = QHBoxLayout()
@@ -60,6 +63,7 @@ class RunPanel(QSplitter):
         result_buttons.addWidget(self.live_button)
         results_box = QGroupBox("Results")
         results_layout = QVBoxLayout(results_box)
+        results_layout.addWidget(self.search_view, 1)
         results_layout.addWidget(self.metrics, 1)
         results_layout.addLayout(result_buttons)
         run_box = QGroupBox("Run")
@@ -74,9 +78,15 @@ class RunPanel(QSplitter):
         self.setStretchFactor(1, 3)
         self.set_result_buttons(False)
 
-    def begin(self, model_type: str, dataset: str) -> None:
+    def begin(self, model_type: str, dataset: str, search: tuple[list[str], int] | None = None) -> None:
+        """A new run; `search` = (parameter names, trials) for a hyperparameter search."""
         self.log_view.clear()
-        self.log(f"Training {model_type} on {dataset}")
+        self.search_view.setVisible(search is not None)
+        if search is not None:
+            self.search_view.begin(*search)
+            self.log(f"Searching {search[1]} trials of {model_type} on {dataset}")
+        else:
+            self.log(f"Training {model_type} on {dataset}")
         self._last_stage = ("", -1)
         self.metrics.set_evaluation(None, "Training…")
         self.set_result_buttons(False)
@@ -94,6 +104,10 @@ class RunPanel(QSplitter):
         if stage != last_stage or done == total or done - last_done >= step:
             self.log(f"[{stage}] {progress_text(done, total, message)}")
             self._last_stage = (stage, done)
+
+    def show_trial(self, trial: dict) -> None:
+        """One finished search trial (from the worker, queued to the GUI thread)."""
+        self.search_view.add_trial(trial)
 
     def show_cancelling(self) -> None:
         self.stage_label.setText("Cancelling…")

@@ -1,4 +1,9 @@
 """Featurise many files in parallel worker processes, with a content-hash-keyed on-disk cache.
+
+The cache folder is named by the feature set's id and version (core/features/sets.py), so two
+sets, or two versions of one, never share vectors. The built-in set runs on this machine's cores
+(loky processes); an SSL model's set runs in this process (torch already uses every core), or on
+a Dask cluster's workers when given one (`cluster`).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from speakfeed_gui.core.audio.decode import load_audio
-from speakfeed_gui.core.features.extractor import FEATURE_SET_ID, FEATURE_SET_VERSION, N_FEATURES, extract_features
+from speakfeed_gui.core.features.sets import FeatureSet, builtin
 from speakfeed_gui.core.progress import CancelToken, ProgressCallback, check_cancel, no_progress
 
 log = logging.getLogger(__name__)
@@ -22,17 +27,18 @@ log = logging.getLogger(__name__)
 # -- files, in parallel, with an on-disk cache ------------------------------------------------
 
 
-def cache_folder(cache_dir: Path) -> Path:
-    """Where this feature set's per-clip vectors live: one `<content sha256>.npy` each."""
-    return Path(cache_dir) / f"{FEATURE_SET_ID}-v{FEATURE_SET_VERSION}"
+def cache_folder(cache_dir: Path, feature_set: FeatureSet | None = None) -> Path:
+    """Where a feature set's per-clip vectors live (default: the built-in set): one `<content sha256>.npy` each."""
+    fs = feature_set or builtin()
+    return Path(cache_dir) / f"{fs.id}-v{fs.version}"
 
 
-def _read_cached(path: Path) -> np.ndarray | None:
+def _read_cached(path: Path, dim: int) -> np.ndarray | None:
     try:
         vector = np.load(path, allow_pickle=False)
     except (OSError, ValueError):
         return None
-    if vector.shape != (N_FEATURES,) or vector.dtype != np.float32 or not np.all(np.isfinite(vector)):
+    if vector.shape != (dim,) or vector.dtype != np.float32 or not np.all(np.isfinite(vector)):
         log.warning("ignoring unusable feature cache file %s", path)
         return None
     return vector
@@ -53,11 +59,14 @@ def _write_cached(path: Path, vector: np.ndarray) -> None:
         log.warning("cannot write feature cache %s: %s", path, exc)
 
 
-def _featurize_chunk(paths: Sequence[str], cache_files: Sequence[str | None]) -> np.ndarray:
+def _featurize_chunk(
+    paths: Sequence[str], cache_files: Sequence[str | None], feature_set: FeatureSet | None = None
+) -> np.ndarray:
     """Worker task: load, extract and (optionally) cache a few clips."""
-    out = np.empty((len(paths), N_FEATURES), dtype=np.float32)
+    fs = feature_set or builtin()
+    out = np.empty((len(paths), fs.dim), dtype=np.float32)
     for row, (path, cache_file) in enumerate(zip(paths, cache_files)):
-        out[row] = extract_features(load_audio(path))
+        out[row] = fs.extract(load_audio(path))
         if cache_file is not None:
             _write_cached(Path(cache_file), out[row])
     return out
@@ -100,7 +109,7 @@ def _shared_chunks(jobs: list[Job], workers: int) -> Iterator[tuple[int, np.ndar
         while len(finished) < len(jobs):
             while queue and len(at_pool) < 2 * (workers - 1):  # two each: a worker never waits for us
                 job = queue.popleft()
-                at_pool[pool.submit(_featurize_chunk, *jobs[job])] = job
+                at_pool[pool.submit(_featurize_chunk, *jobs[job])] = job  # the built-in set only
             for future in [f for f in at_pool if f.done()]:
                 job = at_pool.pop(future)
                 pool_running = True
@@ -123,6 +132,23 @@ def _shared_chunks(jobs: list[Job], workers: int) -> Iterator[tuple[int, np.ndar
             future.cancel()
 
 
+def _cluster_chunks(jobs: list[Job], fs: FeatureSet, cluster: str) -> Iterator[tuple[int, np.ndarray]]:
+    """(job number, vectors) as the Dask cluster's workers finish them (joblib's Dask backend)."""
+    import joblib
+
+    from speakfeed_gui.core.features.compute import compute_backend
+
+    with compute_backend(cluster):
+        parallel = joblib.Parallel(n_jobs=-1, return_as="generator")
+        # workers only compute; this machine keeps the cache (the workers' disks may not be ours)
+        results = parallel(joblib.delayed(_featurize_chunk)(paths, [None] * len(paths), fs) for paths, _ in jobs)
+        for n, vectors in enumerate(results):
+            for cache_file, vector in zip(jobs[n][1], vectors):
+                if cache_file is not None:
+                    _write_cached(Path(cache_file), vector)
+            yield n, vectors
+
+
 def featurize_files(
     paths: Sequence[str | Path],
     *,
@@ -130,28 +156,33 @@ def featurize_files(
     n_jobs: int = -1,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    feature_set: FeatureSet | None = None,
+    cluster: str | None = None,
 ) -> np.ndarray:
     """(N, D) features of audio files, cached by content hash, computed in chunks on `n_jobs` cores.
 
     With more than one core this process and a reusable loky pool share the chunks (see
     `_shared_chunks`). Progress is reported per chunk as ("features", done, total, message); the
-    cancel token is checked between chunks and raises Cancelled.
+    cancel token is checked between chunks and raises Cancelled. `feature_set` (default the
+    built-in one) chooses the extractor; `cluster`, a Dask scheduler address, sends the chunks to
+    that cluster's workers (each needs SpeakFeed installed, and for SSL sets the model folder).
     """
     from speakfeed_gui.core.storage.hashing import content_hashes
 
     report = progress or no_progress
     paths = [str(p) for p in paths]
     total = len(paths)
-    out = np.zeros((total, N_FEATURES), dtype=np.float32)
+    fs = feature_set or builtin()
+    out = np.zeros((total, fs.dim), dtype=np.float32)
     cache_files: list[str | None] = [None] * total
     todo = list(range(total))
     check_cancel(cancel)
     if cache_dir is not None and total:
-        folder = cache_folder(Path(cache_dir))
+        folder = cache_folder(Path(cache_dir), fs)
         folder.mkdir(parents=True, exist_ok=True)
         todo = []
         for i, digest in enumerate(content_hashes(paths, cancel=cancel)):
-            cached = _read_cached(folder / f"{digest}.npy")
+            cached = _read_cached(folder / f"{digest}.npy", fs.dim)
             if cached is None:
                 todo.append(i)
                 cache_files[i] = str(folder / f"{digest}.npy")
@@ -163,11 +194,14 @@ def featurize_files(
         return out
     import joblib
 
-    workers = 1 if len(todo) < _MIN_PARALLEL else min(joblib.effective_n_jobs(n_jobs), len(todo))
-    chunks = _chunks(todo, workers)
+    local_pool = fs.kind == "builtin" and len(todo) >= _MIN_PARALLEL
+    workers = min(joblib.effective_n_jobs(n_jobs), len(todo)) if local_pool else 1
+    chunks = _chunks(todo, workers if not cluster else 4)
     jobs: list[Job] = [([paths[i] for i in chunk], [cache_files[i] for i in chunk]) for chunk in chunks]
-    if workers == 1:
-        outputs: Iterator[tuple[int, np.ndarray]] = ((n, _featurize_chunk(*job)) for n, job in enumerate(jobs))
+    if cluster:
+        outputs: Iterator[tuple[int, np.ndarray]] = _cluster_chunks(jobs, fs, cluster)
+    elif workers == 1:
+        outputs = ((n, _featurize_chunk(*job, fs)) for n, job in enumerate(jobs))
     else:
         log.debug("featurising %d files in %d chunks on %d processes", len(todo), len(chunks), workers)
         outputs = _shared_chunks(jobs, workers)

@@ -229,6 +229,9 @@ class LiveAnalyzer:
         if self._thread is not None:
             return
         self._origin = self._recorded = self.ring.total_written
+        start_session = getattr(self.window_analyzer.model, "start_session", None)
+        if callable(start_session):  # a speaker-normalised model learns this voice afresh
+            start_session()
         self._thread = threading.Thread(target=self._run, name="speakfeed-live-analyzer", daemon=True)
         self._thread.start()
 

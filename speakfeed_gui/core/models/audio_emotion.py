@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from speakfeed_gui.core.errors import ModelLoadError
+from speakfeed_gui.core.errors import ModelLoadError, SpeakFeedError
 from speakfeed_gui.core.models.base import BaseModel, register_model_type
 from speakfeed_gui.core.settings.backends import backend_fields
 
@@ -30,6 +30,8 @@ class AudioEmotionModel(BaseModel):
         self._scaler: Any = None
         self.metadata: dict[str, Any] = {}
         self.model_id: str | None = None
+        self.feature_set: Any = None  # core.features.sets.FeatureSet, from the metadata
+        self.normalizer: Any = None  # SessionNormalizer of a model trained with per-speaker normalisation
 
     @property
     def labels(self) -> list[str]:
@@ -61,6 +63,27 @@ class AudioEmotionModel(BaseModel):
             raise ModelLoadError(f"model {self.name}: set config.model_ref (registry id or alias) or config.model_path")
         self._classifier, self._scaler, self.metadata = loaded
         self._check_feature_set()
+        from speakfeed_gui.core.features.normalization import NormalizationSpec
+
+        try:
+            self.normalizer = NormalizationSpec.from_metadata(self.metadata).session()
+        except (SpeakFeedError, TypeError, ValueError) as exc:
+            raise ModelLoadError(f"model {self.name}: unusable 'normalization' in its metadata ({exc})") from None
+        prior = len(self.normalizer.spec.prior_mean) if self.normalizer is not None else self.feature_set.dim
+        if prior != self.feature_set.dim or (self.normalizer and len(self.normalizer.spec.prior_std) != prior):
+            raise ModelLoadError(
+                f"model {self.name}: its speaker normalisation has {prior} values, its features {self.feature_set.dim}")
+
+    def start_session(self, calibration: list[Any] | None = None) -> None:
+        """A new speaker starts: forget the running voice statistics, optionally calibrate on clips of them.
+
+        Only models trained with per-speaker normalisation keep such statistics; for others this is a no-op.
+        """
+        if self.normalizer is None:
+            return
+        self.normalizer.reset()
+        if calibration:
+            self.normalizer.calibrate(np.stack([self.feature_set.extract(a, self.sample_rate) for a in calibration]))
 
     def _load_pickle(self, model_path: str) -> None:
         from speakfeed_gui.core.features.extractor import FEATURE_SET_ID, FEATURE_SET_VERSION, feature_names
@@ -74,23 +97,32 @@ class AudioEmotionModel(BaseModel):
         if got != expected:
             raise ModelLoadError(f"model {self.name}: {model_path} takes {got} features; SpeakFeed's "
                                  f"{FEATURE_SET_ID} v{FEATURE_SET_VERSION} computes {expected}: train it on those")
+        from speakfeed_gui.core.features.sets import builtin
+
         self._classifier, self._scaler = classifier, scaler
         self.metadata = {"feature_set": {"id": FEATURE_SET_ID, "version": FEATURE_SET_VERSION}, "source": model_path}
+        self.feature_set = builtin()
 
     def _check_feature_set(self) -> None:
-        from speakfeed_gui.core.features.extractor import FEATURE_SET_ID, FEATURE_SET_VERSION
+        """Rebuild the model's feature set from its metadata; refuse one this SpeakFeed computes differently."""
+        from speakfeed_gui.core.features.sets import feature_set_from_spec
 
         recorded = self.metadata.get("feature_set", {})
-        if (recorded.get("id"), recorded.get("version")) != (FEATURE_SET_ID, FEATURE_SET_VERSION):
+        try:
+            self.feature_set = feature_set_from_spec(recorded.get("extractor"))
+        except SpeakFeedError as exc:
+            raise ModelLoadError(f"model {self.name}: {exc}") from None
+        current = (self.feature_set.id, self.feature_set.version)
+        if (recorded.get("id"), recorded.get("version")) != current:
             raise ModelLoadError(
                 f"model {self.name}: trained on feature set {recorded.get('id')} v{recorded.get('version')}, "
-                f"this SpeakFeed computes {FEATURE_SET_ID} v{FEATURE_SET_VERSION}; retrain it"
+                f"this SpeakFeed computes {current[0]} v{current[1]}; retrain it"
             )
 
     def _predict_proba(self, batch: list[Any]) -> list[Mapping[str, float]]:
-        from speakfeed_gui.core.features.extractor import extract_features
-
-        X = np.stack([extract_features(audio, self.sample_rate) for audio in batch])
+        X = np.stack([self.feature_set.extract(audio, self.sample_rate) for audio in batch])
+        if self.normalizer is not None:  # the speaker's statistics so far, this batch included
+            X = self.normalizer.transform(X)
         probs = self._classifier.predict_proba(X if self._scaler is None else self._scaler.transform(X))
         labels = self.labels
         return [dict(zip(labels, row.tolist())) for row in probs]
@@ -101,4 +133,5 @@ class AudioEmotionModel(BaseModel):
             info["registry_id"] = self.model_id
         if self.metadata.get("evaluation_results"):
             info["evaluation"] = {k: self.metadata["evaluation_results"].get(k) for k in ("accuracy", "macro_f1")}
+            info["normalization"] = "speaker" if self.normalizer is not None else "none"
         return info

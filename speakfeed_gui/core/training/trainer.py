@@ -33,6 +33,12 @@ def check_option(name: str, value: Any) -> None:
     """One run option checked alone (a Train tab field), without inventing values for the others."""
     from pydantic import ValidationError
 
+    if name == "cv_folds" and isinstance(value, str):  # "loso" (or a count typed as text)
+        from speakfeed_gui.core.training.versioning import check_cv
+
+        check_cv(value)
+        return
+
     from speakfeed_gui.core.training.run_options import RunOptions, option_error
 
     try:
@@ -41,17 +47,20 @@ def check_option(name: str, value: Any) -> None:
         raise option_error(exc, {name: value}) from None
 
 
-def validate_options(experiment_name: str, test_fraction: float, cv_folds: int, seed: int) -> None:
-    """Reject bad run options before any work starts."""
+def validate_options(experiment_name: str, test_fraction: float, cv_folds: int | str, seed: int) -> None:
+    """Reject bad run options before any work starts (`cv_folds`: 0 off, 2-20, or "loso")."""
     from pydantic import ValidationError
 
     from speakfeed_gui.core.training.run_options import RunOptions, option_error
+    from speakfeed_gui.core.training.versioning import check_cv
 
-    values = {"experiment_name": experiment_name, "test_fraction": test_fraction, "cv_folds": cv_folds, "seed": seed}
+    folds = 0 if isinstance(cv_folds, str) else cv_folds  # "loso" and CLI text are check_cv's
+    values = {"experiment_name": experiment_name, "test_fraction": test_fraction, "cv_folds": folds, "seed": seed}
     try:
         RunOptions.model_validate(values)
     except ValidationError as exc:
         raise option_error(exc, values) from None
+    check_cv(cv_folds)
 
 
 SEED_METRIC_NAMES = {"precision": "macro_precision", "recall": "macro_recall", "f1_score": "macro_f1"}
@@ -178,6 +187,35 @@ def _save_and_register(
                 folder.rmdir()  # only succeeds while empty (another process may be saving into it)
 
 
+def prepare_features(
+    dataset_path: str | Path, ws: Workspace, *, normalize: str = "none", skip_bad: bool = False,
+    progress: ProgressCallback, cancel: CancelToken | None, feature_set: Any = None, cluster: str | None = None,
+) -> tuple[Any, Any, list[Any], np.ndarray, np.ndarray, list[str | None], Any]:
+    """Check the dataset, featurise it (cached) and normalise: (dataset, report, clips, X, y, speakers, spec).
+
+    Shared by training and the hyperparameter search, so both see exactly the same numbers.
+    `feature_set` (core/features/sets.py; default the built-in one) chooses the extractor.
+    """
+    from speakfeed_gui.core.features.batch import featurize_files
+    from speakfeed_gui.core.features.normalization import NormalizationSpec, check_normalize, zscore_by_speaker
+    from speakfeed_gui.core.training.datasets import check_dataset, load_dataset, usable_clips
+
+    check_normalize(normalize)
+    dataset = load_dataset(dataset_path)
+    report = check_dataset(dataset, progress=progress, cancel=cancel)
+    clips = usable_clips(report, skip_bad=skip_bad)
+    check_cancel(cancel)
+    X = featurize_files([c.path for c in clips], cache_dir=_writable_cache(ws), progress=progress, cancel=cancel,
+                        feature_set=feature_set, cluster=cluster)
+    y = np.array([c.label for c in clips])
+    speakers = [c.speaker for c in clips]
+    normalization = NormalizationSpec.fit(normalize, X, speakers)
+    if normalization.kind == "speaker":
+        X = zscore_by_speaker(X, speakers)  # each speaker (held-out ones too) by its own clips only
+    check_cancel(cancel)
+    return dataset, report, clips, X, y, speakers, normalization
+
+
 def run_training_experiment(
     dataset_path: str | Path,
     model_type: str,
@@ -188,33 +226,48 @@ def run_training_experiment(
     test_fraction: float = 0.2,
     seed: int = 42,
     group_by_speaker: bool = True,
-    cv_folds: int = 0,
+    cv_folds: int | str = 0,
+    normalize: str = "none",
     skip_bad: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     description: str = "",
     tags: Iterable[str] = (),
+    extra_metadata: Mapping[str, Any] | None = None,
+    cluster: str | None = None,
+    feature_extractor: str | Mapping[str, Any] | None = None,
+    importance: bool = False,
 ) -> str:
-    """Train, evaluate, save and register one model; returns its registry id."""
-    from speakfeed_gui.core.features.batch import featurize_files
-    from speakfeed_gui.core.features.extractor import FEATURE_SET_ID, FEATURE_SET_VERSION, feature_names
-    from speakfeed_gui.core.training.datasets import check_dataset, load_dataset, usable_clips
-    from speakfeed_gui.core.training.versioning import cv_splits, dataset_fingerprint, make_split
+    """Train, evaluate, save and register one model; returns its registry id.
+
+    `cv_folds` "loso" pools leave-one-speaker-out predictions (metadata `evaluation_results.cv`);
+    `normalize="speaker"` z-scores every feature within each speaker before scaling (stored with
+    the model; prediction uses the speaker's running statistics, see core/features/normalization.py).
+    `extra_metadata` adds sections to the metadata (e.g. the hyperparameter search's record);
+    `cluster` (a Dask scheduler address) runs featurisation and the cross-validation folds on that
+    cluster. `feature_extractor` names the feature set (default `sf-prosody-mfcc`; "ssl:<model>[@layer]"
+    for a pretrained speech model's pooled hidden states, see core/features/sets.py). `importance`
+    adds the permutation feature importance on the held-out split (evaluation_results.permutation_importance).
+    """
+    from speakfeed_gui.core.features.normalization import check_normalize
+    from speakfeed_gui.core.features.sets import feature_set_from_spec
+    from speakfeed_gui.core.training.versioning import check_cv, cv_splits, dataset_fingerprint, make_split
 
     progress = progress or no_progress
     ws = workspace or resolve_workspace()
     experiment = experiment_name or model_type
     params = validate_hyperparameters(model_type, hyperparameters)
     validate_options(experiment, test_fraction, cv_folds, seed)
+    cv_folds = check_cv(cv_folds)
+    check_normalize(normalize)
+    from speakfeed_gui.core.features.compute import check_cluster
 
-    dataset = load_dataset(dataset_path)
-    report = check_dataset(dataset, progress=progress, cancel=cancel)
-    clips = usable_clips(report, skip_bad=skip_bad)
-    check_cancel(cancel)
-    X = featurize_files([c.path for c in clips], cache_dir=_writable_cache(ws), progress=progress, cancel=cancel)
-    y = np.array([c.label for c in clips])
-    speakers = [c.speaker for c in clips]
-    check_cancel(cancel)
+    check_cluster(cluster)
+    feature_set = feature_set_from_spec(feature_extractor)
+
+    dataset, report, clips, X, y, speakers, normalization = prepare_features(
+        dataset_path, ws, normalize=normalize, skip_bad=skip_bad, progress=progress, cancel=cancel,
+        feature_set=feature_set, cluster=cluster)
 
     progress("split", 0, 1, "splitting")
     split = make_split(list(y), speakers, test_fraction=test_fraction, seed=seed, group_by_speaker=group_by_speaker)
@@ -237,10 +290,31 @@ def run_training_experiment(
     progress("evaluate", 0, 1, "evaluating on held-out clips")
     labels = sorted(set(y.tolist()))
     evaluation = evaluate(y[split.test], estimator.predict(scaler.transform(X[split.test])), labels)
+    if importance:
+        from speakfeed_gui.core.training.evaluation import permutation_importance_of
+
+        progress("evaluate", 0, 1, "permutation feature importance")
+        evaluation["permutation_importance"] = permutation_importance_of(
+            estimator, scaler.transform(X[split.test]), y[split.test], feature_set.names(), seed=seed)
+        check_cancel(cancel)
     if cv_folds:
+        progress("evaluate", 0, 1, "cross-validating" + (" (leave one speaker out)" if cv_folds == "loso" else ""))
         folds = cv_splits(list(y), speakers, folds=cv_folds, seed=seed, group_by_speaker=group_by_speaker)
-        evaluation["cv"] = cross_validate(lambda y_fold: make_estimator(model_type, params, seed, y_fold), X, y, folds)
-    progress("evaluate", 1, 1, f"accuracy {evaluation['accuracy']:.3f}, macro-F1 {evaluation['macro_f1']:.3f}")
+        check_cancel(cancel)
+        from speakfeed_gui.core.features.compute import compute_backend
+
+        with compute_backend(cluster):
+            evaluation["cv"] = cross_validate(
+                lambda y_fold: make_estimator(model_type, params, seed, y_fold), X, y, folds,
+                speakers=speakers, scheme="leave-one-speaker-out" if cv_folds == "loso" else f"{len(folds)}-fold",
+                n_jobs=-1 if cluster else None,
+            )
+        evaluation["cv"]["normalization"] = normalization.kind
+        check_cancel(cancel)
+    summary = f"accuracy {evaluation['accuracy']:.3f}, macro-F1 {evaluation['macro_f1']:.3f}"
+    if "cv" in evaluation:
+        summary += f"; {evaluation['cv']['scheme']} UAR {evaluation['cv']['macro_recall']:.3f}"
+    progress("evaluate", 1, 1, summary)
     check_cancel(cancel)
 
     progress("save", 0, 1, "saving artifacts")
@@ -255,13 +329,15 @@ def run_training_experiment(
         "evaluation_results": with_seed_metric_names(evaluation),
         "created_at": created,
         "labels": estimator.classes_.tolist(),
-        "feature_set": {"id": FEATURE_SET_ID, "version": FEATURE_SET_VERSION, "names": feature_names()},
+        "feature_set": feature_set.to_metadata(),
+        "normalization": normalization.to_metadata(),
         "dataset": {"source": str(dataset.source), "layout": dataset.layout, "fingerprint": fingerprint,
                     "skipped": skipped},
         "split": {"grouped": split.grouped, "test_fraction": test_fraction, "seed": seed,
                   "n_train": len(split.train), "n_test": len(split.test)},
         "versions": runtime_versions(),
         "description": description,
+        **dict(extra_metadata or {}),
     }
     entry = {
         "experiment_name": experiment, "model_type": model_type, "accuracy": evaluation["accuracy"],

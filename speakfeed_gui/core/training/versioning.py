@@ -193,16 +193,49 @@ def make_split(
     return Split(train=list(train), test=list(test), grouped=grouped, seed=seed, test_fraction=test_fraction)
 
 
+LOSO = "loso"
+
+
+def check_cv(value: int | str) -> int | str:
+    """`loso`, 0 (off) or 2-20 folds; accepts the CLI's strings ('loso', '5')."""
+    from speakfeed_gui.core.errors import HyperparameterError
+
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in (LOSO, "leave-one-speaker-out"):
+            return LOSO
+        if not text.isdigit():
+            raise HyperparameterError(f"cross-validation {value!r}: expected loso, 0 (off) or 2 to 20 folds")
+        value = int(text)
+    if isinstance(value, bool) or not isinstance(value, int) or value == 1 or not 0 <= value <= 20:
+        raise HyperparameterError(f"cross-validation folds {value!r}: expected loso, 0 (off) or 2 to 20")
+    return value
+
+
 def cv_splits(
     labels: Sequence[str],
     speakers: Sequence[str | None],
     *,
-    folds: int,
+    folds: int | str,
     seed: int,
     group_by_speaker: bool = True,
 ) -> list[tuple[list[int], list[int]]]:
-    """Stratified k-fold (grouped by speaker when known) as (train, test) index lists."""
-    if folds < 2:
+    """Stratified k-fold (grouped by speaker when known), or `loso`: one fold per speaker.
+
+    Every clip is in exactly one test fold, so the folds' predictions can be pooled.
+    """
+    if folds == LOSO:
+        if not _use_groups(speakers, True):
+            raise DatasetError("leave-one-speaker-out needs a speaker for every clip; the dataset has none")
+        _check_labels(labels, 2)
+        from sklearn.model_selection import LeaveOneGroupOut
+
+        splitter = LeaveOneGroupOut()
+        return [
+            (sorted(map(int, tr)), sorted(map(int, te)))
+            for tr, te in splitter.split(np.zeros(len(labels)), groups=np.asarray(speakers))
+        ]
+    if not isinstance(folds, int) or folds < 2:
         raise DatasetError(f"cross-validation needs at least 2 folds, got {folds}")
     _check_labels(labels, folds)
     if _use_groups(speakers, group_by_speaker):
