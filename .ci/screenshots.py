@@ -26,11 +26,14 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from speakfeed_gui.core.audio.decode import load_audio  # noqa: E402
 from speakfeed_gui.core.settings.workspace import init_workspace  # noqa: E402
-from speakfeed_gui.core.training.bootstrap import DEMO_CSV, bootstrap  # noqa: E402
+from speakfeed_gui.core.training.bootstrap import bootstrap  # noqa: E402
+from speakfeed_gui.core.training.demo_corpus import CSV_NAME, DEMO_DIR  # noqa: E402
 from speakfeed_gui.ui.context import AppContext  # noqa: E402
 from speakfeed_gui.ui.live_tab import RUNNING  # noqa: E402
 from speakfeed_gui.ui.main_window import BROWSER, LIVE, TRAIN, MainWindow  # noqa: E402
 from tests.virtual_mic import MicFeeder, VirtualMic  # noqa: E402
+
+DEMO_CSV = DEMO_DIR / CSV_NAME
 
 
 def wait(app: QApplication, seconds: float, until=None) -> None:

@@ -44,11 +44,11 @@ def run_bootstrap(args: argparse.Namespace) -> int:
     registry = ModelRegistry(ws.registry_path)
     live = registry.aliases().get(LIVE_ALIAS)
     if model_id is None:
-        print(f"nothing to do: `{LIVE_ALIAS}` is already model {live}; use --force to train a new demo model")
+        print(f"nothing to do: `{LIVE_ALIAS}` is already model {live}; use --force to train a new default model")
         return 0
     entry = registry.get_model_info(model_id)
     split = "speaker-independent" if entry.get("speaker_independent") else "clip-level"
-    print(f"demo model {model_id}  {entry.get('model_name', '')}")
+    print(f"default model {model_id}  {entry.get('model_name', '')}: {entry.get('description', '')}")
     print(f"held-out ({split}) accuracy {entry['accuracy']:.3f}  macro-F1 {entry['macro_f1']:.3f}")
     if live == model_id:
         print(f"`{LIVE_ALIAS}` now points at this model")

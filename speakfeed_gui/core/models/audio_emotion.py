@@ -16,6 +16,18 @@ from speakfeed_gui.core.models.base import BaseModel, register_model_type
 from speakfeed_gui.core.settings.backends import backend_fields
 
 
+def check_feature_set(name: str, metadata: Mapping[str, Any]) -> None:
+    """Refuse a model whose features this SpeakFeed no longer computes (it would predict nonsense)."""
+    from speakfeed_gui.core.features.extractor import FEATURE_SET_ID, FEATURE_SET_VERSION
+
+    recorded = metadata.get("feature_set") or {}
+    if (recorded.get("id"), recorded.get("version")) != (FEATURE_SET_ID, FEATURE_SET_VERSION):
+        raise ModelLoadError(
+            f"model {name}: trained on feature set {recorded.get('id')} v{recorded.get('version')}, "
+            f"this SpeakFeed computes {FEATURE_SET_ID} v{FEATURE_SET_VERSION}; retrain it"
+        )
+
+
 @register_model_type("audio_emotion")
 class AudioEmotionModel(BaseModel):
     input_kind = "audio"
@@ -52,14 +64,7 @@ class AudioEmotionModel(BaseModel):
         self._check_feature_set()
 
     def _check_feature_set(self) -> None:
-        from speakfeed_gui.core.features.extractor import FEATURE_SET_ID, FEATURE_SET_VERSION
-
-        recorded = self.metadata.get("feature_set", {})
-        if (recorded.get("id"), recorded.get("version")) != (FEATURE_SET_ID, FEATURE_SET_VERSION):
-            raise ModelLoadError(
-                f"model {self.name}: trained on feature set {recorded.get('id')} v{recorded.get('version')}, "
-                f"this SpeakFeed computes {FEATURE_SET_ID} v{FEATURE_SET_VERSION}; retrain it"
-            )
+        check_feature_set(self.name, self.metadata)
 
     def _predict_proba(self, batch: list[Any]) -> list[Mapping[str, float]]:
         from speakfeed_gui.core.features.extractor import extract_features

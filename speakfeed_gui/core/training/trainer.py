@@ -171,8 +171,12 @@ def run_training_experiment(
     cancel: CancelToken | None = None,
     description: str = "",
     tags: Iterable[str] = (),
+    label_map: Mapping[str, str] | None = None,
 ) -> str:
-    """Train, evaluate, save and register one model; returns its registry id."""
+    """Train, evaluate, save and register one model; returns its registry id.
+
+    `label_map` (old -> new label) is applied while loading and stored in the metadata's dataset section.
+    """
     from speakfeed_gui.core.features.batch import featurize_files
     from speakfeed_gui.core.features.extractor import FEATURE_SET_ID, FEATURE_SET_VERSION, feature_names
     from speakfeed_gui.core.training.datasets import check_dataset, load_dataset, usable_clips
@@ -184,7 +188,7 @@ def run_training_experiment(
     params = validate_hyperparameters(model_type, hyperparameters)
     validate_options(experiment, test_fraction, cv_folds, seed)
 
-    dataset = load_dataset(dataset_path)
+    dataset = load_dataset(dataset_path, label_map)
     report = check_dataset(dataset, progress=progress, cancel=cancel)
     clips = usable_clips(report, skip_bad=skip_bad)
     check_cancel(cancel)
@@ -233,7 +237,7 @@ def run_training_experiment(
         "labels": estimator.classes_.tolist(),
         "feature_set": {"id": FEATURE_SET_ID, "version": FEATURE_SET_VERSION, "names": feature_names()},
         "dataset": {"source": str(dataset.source), "layout": dataset.layout, "fingerprint": fingerprint,
-                    "skipped": skipped},
+                    "skipped": skipped, "label_map": dict(label_map or {})},
         "split": {"grouped": split.grouped, "test_fraction": test_fraction, "seed": seed,
                   "n_train": len(split.train), "n_test": len(split.test)},
         "versions": runtime_versions(),
