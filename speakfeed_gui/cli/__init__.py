@@ -17,7 +17,7 @@ from speakfeed_gui.core.errors import SpeakFeedError
 
 log = logging.getLogger("speakfeed")
 
-COMMAND_MODULES = ("models_cmd", "predict_cmd", "dataset_cmd", "train_cmd", "live_cmd", "demo_cmd", "workspace_cmd")
+COMMAND_MODULES = ("models_cmd", "predict_cmd", "dataset_cmd", "train_cmd", "evaluate_cmd", "live_cmd", "demo_cmd", "workspace_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -51,10 +51,18 @@ def _featurize(clips: Sequence[Any], ws: Workspace, progress: ProgressCallback, 
 
 
 def _usable(dataset_path: str | Path, label_map: Mapping[str, str] | None, skip_bad: bool,
-            progress: ProgressCallback, cancel: CancelToken | None) -> tuple[Any, Any, list[Any]]:
+            progress: ProgressCallback, cancel: CancelToken | None,
+            model_labels: Sequence[str] | None = None) -> tuple[Any, Any, list[Any]]:
+    """Load (mapped) and check the dataset; with `model_labels`, refuse labels the model cannot predict first."""
     from speakfeed_gui.core.training.datasets import check_dataset, load_dataset, usable_clips
 
     dataset = load_dataset(dataset_path, label_map)
+    foreign = sorted({c.label for c in dataset.clips} - set(model_labels)) if model_labels is not None else []
+    if foreign:
+        raise DatasetError(
+            f"{dataset.source}: label {foreign[0]!r} is not one the model predicts ({', '.join(model_labels or ())}); "
+            f"map it with --map {foreign[0]}=LABEL"
+        )
     report = check_dataset(dataset, progress=progress, cancel=cancel)
     return dataset, report, usable_clips(report, skip_bad=skip_bad)
 
@@ -147,13 +155,7 @@ def evaluate_on_dataset(
     classifier, scaler, metadata = load_from_metadata(entry["metadata_path"], entry.get("metadata_sha256"))
     check_feature_set(entry["id"], metadata)
     model_labels = [str(c) for c in classifier.classes_]
-    dataset, report, clips = _usable(dataset_path, label_map, skip_bad, progress, cancel)
-    foreign = sorted({c.label for c in clips} - set(model_labels))
-    if foreign:
-        raise DatasetError(
-            f"{dataset.source}: label {foreign[0]!r} is not one the model predicts ({', '.join(model_labels)}); "
-            f"map it with --map {foreign[0]}=LABEL"
-        )
+    dataset, report, clips = _usable(dataset_path, label_map, skip_bad, progress, cancel, model_labels)
     X = _featurize(clips, ws, progress, cancel)
     check_cancel(cancel)
     progress("evaluate", 0, 1, f"predicting {len(clips)} clips")
