@@ -170,6 +170,7 @@ class TrainTab(QWidget):
         self.group_by_speaker.setChecked(bool(s("train/group_by_speaker", True)))
         self.cv_folds.setValue(int(s("train/cv_folds", 0)))
         self.skip_bad.setChecked(bool(s("train/skip_bad", False)))
+        self.dataset.map_edit.setText(str(s("train/label_map", "")))
         dataset = str(s("train/dataset", ""))
         if dataset:
             self.set_dataset(dataset)
@@ -181,7 +182,7 @@ class TrainTab(QWidget):
             "train/model_type": self.model_type(), "train/hyperparameters": self._hyper_by_type,
             "train/test_fraction": self.test_fraction.value(), "train/seed": self.seed.value(),
             "train/group_by_speaker": self.group_by_speaker.isChecked(), "train/cv_folds": self.cv_folds.value(),
-            "train/skip_bad": self.skip_bad.isChecked(),
+            "train/skip_bad": self.skip_bad.isChecked(), "train/label_map": self.dataset.map_edit.text(),
         }
         for key, value in values.items():
             self.context.set_setting(key, value)
@@ -266,6 +267,7 @@ class TrainTab(QWidget):
             "group_by_speaker": self.group_by_speaker.isChecked(),
             "cv_folds": self.cv_folds.value(),
             "skip_bad": self.skip_bad.isChecked(),
+            "label_map": self.dataset.label_map() or None,
         }
         dataset, model_type, params = self.dataset.text(), self.model_type(), self.hyper_form.values()
 

@@ -159,6 +159,16 @@ def load_label_map(path: str | Path) -> dict[str, str]:
     return mapping
 
 
+def label_map_from_text(text: str) -> dict[str, str]:
+    """A mapping typed in one field (the Train tab): `old=new` pairs split by commas or spaces, or a mapping file."""
+    text = text.strip()
+    if not text:
+        return {}
+    if Path(text).expanduser().suffix.lower() in (".yaml", ".yml", ".csv") and "=" not in text:
+        return load_label_map(text)
+    return parse_label_map([pair for pair in re.split(r"[,\s]+", text) if pair], where="label mapping")
+
+
 def apply_label_map(dataset: Dataset, label_map: Mapping[str, str]) -> Dataset:
     """Rename labels through `label_map`; labels it does not name stay as they are.
 
