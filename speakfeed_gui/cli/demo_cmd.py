@@ -13,8 +13,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="output folder (default: <workspace>/demo_corpus)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the shipped corpus's seed)")
     p.set_defaults(handler=run_demo_data)
-    b = subparsers.add_parser("bootstrap", help="train the demo default model and alias it `live` (once per workspace)")
-    b.add_argument("--force", action="store_true", help="train a new demo model even if a `live` model exists")
+    b = subparsers.add_parser("bootstrap", help="train the default model on the bundled EmoDB speech and alias it `live` (once per workspace)")
+    b.add_argument("--force", action="store_true", help="train a new default model even if a `live` model exists")
     b.set_defaults(handler=run_bootstrap)
 
 
