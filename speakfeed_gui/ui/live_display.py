@@ -79,6 +79,7 @@ class LiveDisplay(QWidget):
         self.model_note = QLabel()
         self.model_note.setWordWrap(True)
         self.model_note.setStyleSheet("color: #555555;")
+        self.model_note.setMinimumHeight(1)  # room when there is some: never raises the window's minimum height
         self.cards = ProsodyCards()
         self.transcript = QPlainTextEdit()
         self.transcript.setReadOnly(True)
