@@ -38,6 +38,9 @@ def run(args: argparse.Namespace) -> int:
         print_json(record)
         return 0
     print(f"dataset: {record['dataset']['source']} ({record['n_test']} clips)")
+    if record.get("seen_in_training"):
+        print(f"warning: {record['seen_in_training']} of these clips were in the model's training set; "
+              "these figures are not on unseen data")
     print(f"UAR {record['uar']:.3f}  accuracy {record['accuracy']:.3f}  macro-F1 {record['macro_f1']:.3f}"
           f"  (chance UAR {1 / len(record['labels']):.2f})")
     per_class = record["per_class"]

@@ -56,8 +56,10 @@ def evaluation_line(record: Mapping[str, Any]) -> str:
         value = record.get(key)
         return f"{value:.3f}" if isinstance(value, (int, float)) else "–"
 
+    seen = record.get("seen_in_training")
+    warning = f" · {seen} of them seen in training!" if seen else ""
     return (f"UAR {fmt('uar')} · accuracy {fmt('accuracy')} · macro-F1 {fmt('macro_f1')} · "
-            f"{record.get('n_test', '?')} clips · {record.get('created_at', '')}")
+            f"{record.get('n_test', '?')} clips{warning} · {record.get('created_at', '')}")
 
 
 class ModelDetails(QWidget):

@@ -173,6 +173,16 @@ def test_evaluate_on_unseen_speakers_prints_and_stores_the_figures(emodb_trained
     again = json.loads(capsys.readouterr().out)
     assert again["confusion_matrix"] == record["confusion_matrix"]
     assert len(metadata_of(ws)["extra_evaluations"]) == 1
+    assert record["seen_in_training"] == 0
+
+
+def test_evaluate_on_the_training_clips_is_flagged(emodb_trained, emodb_split, capsys):
+    ws, _ = emodb_trained
+    assert main(["--workspace", str(ws.root), "evaluate", "live", str(emodb_split[0]), "--map", *EMO_MAP,
+                 "--no-store"]) == 0
+    out = capsys.readouterr().out
+    n_train = metadata_of(ws)["split"]["n_train"]
+    assert f"warning: {n_train} of these clips were in the model's training set" in out
 
 
 def test_evaluate_without_a_mapping_names_the_label_the_model_lacks(emodb_trained, emodb_split, capsys):

@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from speakfeed_gui.core.errors import DatasetError
+from speakfeed_gui.core.errors import DatasetError, SpeakFeedError
 from speakfeed_gui.core.progress import CancelToken, ProgressCallback, check_cancel, no_progress
 from speakfeed_gui.core.settings.workspace import Workspace, resolve_workspace
 
@@ -161,12 +161,32 @@ def evaluate_on_dataset(
     progress("evaluate", 0, 1, f"predicting {len(clips)} clips")
     predicted = classifier.predict(scaler.transform(X))
     record = score([c.label for c in clips], [str(p) for p in predicted], model_labels)
-    record.update(kind=KIND_DATASET, created_at=_now(), dataset=_dataset_record(dataset, report, clips, label_map, cancel))
+    record.update(kind=KIND_DATASET, created_at=_now(), dataset=_dataset_record(dataset, report, clips, label_map, cancel),
+                  seen_in_training=_seen_in_training(Path(entry["metadata_path"]), metadata, clips))
+    if record["seen_in_training"]:
+        log.warning("%d of %d clips of %s were in the training set of model %s: not an evaluation on unseen data",
+                    record["seen_in_training"], len(clips), dataset.source, entry["id"])
     progress("evaluate", 1, 1, f"UAR {record['uar']:.3f}, accuracy {record['accuracy']:.3f}")
     check_cancel(cancel)
     if store:
         add_evaluation(registry, entry["id"], record)
     return record
+
+
+def _seen_in_training(metadata_path: Path, metadata: Mapping[str, Any], clips: Sequence[Any]) -> int:
+    """How many of `clips` are files the model was trained on (its split manifest), so a score on them is flagged."""
+    import os
+
+    from speakfeed_gui.core.storage.atomic import read_json
+
+    try:
+        manifest = read_json(metadata_path.parent / metadata["artifacts"]["split"]["file"], "split manifest")
+        source = Path(metadata["dataset"]["source"])
+    except (KeyError, TypeError, SpeakFeedError):
+        return 0  # a model from before manifests, or one whose manifest is gone: nothing to compare with
+    root = source if source.is_dir() else source.parent
+    trained = {os.path.abspath(root / item["path"]) for item in manifest.get("train") or () if isinstance(item, dict)}
+    return sum(os.path.abspath(c.path) in trained for c in clips)
 
 
 def add_evaluation(registry: Any, model_ref: str, record: Mapping[str, Any]) -> None:
