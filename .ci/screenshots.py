@@ -26,7 +26,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from speakfeed_gui.core.audio.decode import load_audio  # noqa: E402
 from speakfeed_gui.core.settings.workspace import init_workspace  # noqa: E402
-from speakfeed_gui.core.training.bootstrap import DEMO_CSV, bootstrap  # noqa: E402
+from speakfeed_gui.core.training.bootstrap import bootstrap  # noqa: E402
+from speakfeed_gui.core.training.demo_corpus import DEMO_CSV  # noqa: E402
 from speakfeed_gui.ui.context import AppContext  # noqa: E402
 from speakfeed_gui.ui.live_tab import RUNNING  # noqa: E402
 from speakfeed_gui.ui.main_window import BROWSER, LIVE, TRAIN, MainWindow  # noqa: E402

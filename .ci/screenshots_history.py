@@ -32,7 +32,8 @@ from speakfeed_gui.core.live import session as session_module  # noqa: E402
 from speakfeed_gui.core.live.analyzer import analyze_array  # noqa: E402
 from speakfeed_gui.core.models.factory import ModelFactory  # noqa: E402
 from speakfeed_gui.core.settings.workspace import init_workspace  # noqa: E402
-from speakfeed_gui.core.training.bootstrap import DEMO_CSV, bootstrap  # noqa: E402
+from speakfeed_gui.core.training.bootstrap import bootstrap  # noqa: E402
+from speakfeed_gui.core.training.demo_corpus import DEMO_CSV  # noqa: E402
 from speakfeed_gui.core.training.trainer import run_training_experiment  # noqa: E402
 from speakfeed_gui.ui.compare_dialog import CompareDialog  # noqa: E402
 from speakfeed_gui.ui.context import AppContext  # noqa: E402

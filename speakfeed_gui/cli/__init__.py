@@ -18,8 +18,8 @@ from speakfeed_gui.core.errors import SpeakFeedError
 log = logging.getLogger("speakfeed")
 
 COMMAND_MODULES = (
-    "models_cmd", "predict_cmd", "dataset_cmd", "train_cmd", "tune_cmd", "live_cmd", "demo_cmd", "workspace_cmd",
-    "keys_cmd", "sessions_cmd",
+    "models_cmd", "predict_cmd", "dataset_cmd", "train_cmd", "tune_cmd", "evaluate_cmd", "live_cmd", "demo_cmd",
+    "workspace_cmd", "keys_cmd", "sessions_cmd",
 )
 
 

@@ -13,8 +13,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="output folder (default: <workspace>/demo_corpus)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the shipped corpus's seed)")
     p.set_defaults(handler=run_demo_data)
-    b = subparsers.add_parser("bootstrap", help="train the demo default model and alias it `live` (once per workspace)")
-    b.add_argument("--force", action="store_true", help="train a new demo model even if a `live` model exists")
+    b = subparsers.add_parser("bootstrap", help="train the default model on the bundled EmoDB speech and alias it `live` (once per workspace)")
+    b.add_argument("--force", action="store_true", help="train a new default model even if a `live` model exists")
     b.set_defaults(handler=run_bootstrap)
 
 
@@ -44,11 +44,11 @@ def run_bootstrap(args: argparse.Namespace) -> int:
     registry = ModelRegistry(ws.registry_path)
     live = registry.aliases().get(LIVE_ALIAS)
     if model_id is None:
-        print(f"nothing to do: `{LIVE_ALIAS}` is already model {live}; use --force to train a new demo model")
+        print(f"nothing to do: `{LIVE_ALIAS}` is already model {live}; use --force to train a new default model")
         return 0
     entry = registry.get_model_info(model_id)
     split = "speaker-independent" if entry.get("speaker_independent") else "clip-level"
-    print(f"demo model {model_id}  {entry.get('model_name', '')}")
+    print(f"default model {model_id}  {entry.get('model_name', '')}: {entry.get('description', '')}")
     print(f"held-out ({split}) accuracy {entry['accuracy']:.3f}  macro-F1 {entry['macro_f1']:.3f}")
     if live == model_id:
         print(f"`{LIVE_ALIAS}` now points at this model")

@@ -33,7 +33,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--skip-bad", action="store_true", help="skip unusable clips (recorded in the metadata)")
     p.add_argument("--description", default="")
     p.add_argument("--tag", action="append", default=[])
+    add_map_arguments(p)
     p.set_defaults(handler=run)
+
+
+def add_map_arguments(p: argparse.ArgumentParser) -> None:
+    """--map OLD=NEW ... and --map-file F: the label mapping `train` and `evaluate` share."""
+    p.add_argument("--map", nargs="+", action="extend", default=[], metavar="OLD=NEW",
+                   help="rename or merge dataset labels, e.g. --map neutral=calm anger=frustrated disgust=frustrated")
+    p.add_argument("--map-file", metavar="FILE", help="label mapping file: YAML (old: new lines) or CSV (old,new)")
+
+
+def label_map_from(args: argparse.Namespace) -> dict[str, str] | None:
+    """The mapping from --map-file, then --map pairs on top (a label mapped differently by both is an error)."""
+    from speakfeed_gui.core.errors import DatasetError
+    from speakfeed_gui.core.training.datasets import load_label_map, parse_label_map
+
+    mapping = load_label_map(args.map_file) if args.map_file else {}
+    for old, new in parse_label_map(args.map).items():
+        if mapping.get(old, new) != new:
+            raise DatasetError(f"--map {old}={new}: {args.map_file} maps {old!r} to {mapping[old]!r}; map each label once")
+        mapping[old] = new
+    return mapping or None
 
 
 def parse_params(pairs: list[str]) -> dict[str, str]:
@@ -60,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             workspace=ws, test_fraction=args.test_fraction, seed=args.seed, cv_folds=args.cv, normalize=args.normalize,
             cluster=args.cluster, feature_extractor=args.features, importance=args.importance,
             group_by_speaker=not args.no_speaker_split, skip_bad=args.skip_bad, progress=TerminalProgress(),
-            cancel=cancel, description=args.description, tags=args.tag,
+            cancel=cancel, description=args.description, tags=args.tag, label_map=label_map_from(args),
         )
     except KeyboardInterrupt:
         cancel.cancel()

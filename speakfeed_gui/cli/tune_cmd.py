@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from speakfeed_gui.cli.common import TerminalProgress, print_table, workspace_from
+from speakfeed_gui.cli.train_cmd import add_map_arguments
 from speakfeed_gui.core.features.normalization import NORMALIZE_CHOICES
 from speakfeed_gui.core.training.estimators import ESTIMATOR_NAMES
 
@@ -27,11 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--cluster", metavar="ADDRESS", help="run the trials' folds on a Dask cluster (tcp://host:8786)")
     p.add_argument("--skip-bad", action="store_true")
     p.add_argument("--tag", action="append", default=[])
+    add_map_arguments(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from speakfeed_gui.cli.train_cmd import parse_params, print_cv
+    from speakfeed_gui.cli.train_cmd import label_map_from, parse_params, print_cv
     from speakfeed_gui.core.progress import CancelToken
     from speakfeed_gui.core.registry.api import ModelRegistry
     from speakfeed_gui.core.training.search import run_search
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             args.dataset, args.model_type, trials=args.trials, cv_folds=args.cv, normalize=args.normalize,
             fixed=parse_params(args.param), experiment_name=args.experiment, workspace=ws, seed=args.seed,
             skip_bad=args.skip_bad, cluster=args.cluster, feature_extractor=args.features, progress=TerminalProgress(),
-            cancel=cancel, tags=args.tag,
+            cancel=cancel, tags=args.tag, label_map=label_map_from(args),
         )
     except KeyboardInterrupt:
         cancel.cancel()

@@ -35,6 +35,7 @@ from speakfeed_gui.core.errors import SpeakFeedError
 from speakfeed_gui.ui.bundle_tasks import choose_bundle, export_task, import_task, verify_task
 from speakfeed_gui.ui.context import LIVE_ALIAS, AppContext
 from speakfeed_gui.ui.error_dialog import report_error
+from speakfeed_gui.ui.evaluate_dialog import EvaluateDialog
 from speakfeed_gui.ui.model_details import ModelDetails, read_metadata
 from speakfeed_gui.ui.model_edit_dialog import ModelEditDialog
 from speakfeed_gui.ui.registry_table import (
@@ -67,6 +68,8 @@ class BrowserTab(QWidget):
         self.compare_dialog: Any = None
         self.edit_dialog: ModelEditDialog | None = None
         self.read_only: str | None = None  # why the registry cannot be changed here; None: it can
+        self.evaluate_dialog: EvaluateDialog | None = None
+        self.evaluate_worker: Worker | None = None
         self.model = RegistryTableModel(self)
         self.proxy = RegistryFilterProxy(self)
         self.proxy.setSourceModel(self.model)
@@ -111,6 +114,8 @@ class BrowserTab(QWidget):
         self.act_export = self._action("Export bundle…", lambda: self.export_selected(), "Save the model as a bundle")
         self.act_import = self._action("Import bundle…", lambda: self.import_bundle(), "Add a model from a bundle")
         self.act_verify = self._action("Verify", self.verify_selected, "Check every artifact's sha256")
+        self.act_evaluate = self._action("Evaluate on dataset…", lambda: self.evaluate_selected(),
+                                         "UAR, accuracy, macro-F1 and confusion matrix on a labelled dataset")
         self.act_copy = self._action("Copy id", self.copy_id, "Copy the model id to the clipboard")
         self.act_compare = self._action("Compare…", lambda: self.compare_selected(),
                                         "Compare the selected models side by side (Ctrl+click to select several)")
@@ -118,7 +123,7 @@ class BrowserTab(QWidget):
         toolbar = QToolBar()
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for action in (self.act_live, self.act_edit, self.act_delete, self.act_export, self.act_import,
-                       self.act_verify, self.act_copy, self.act_compare):
+                       self.act_verify, self.act_evaluate, self.act_copy, self.act_compare):
             toolbar.addAction(action)
         self.toolbar = toolbar
 
@@ -289,6 +294,7 @@ class BrowserTab(QWidget):
             tip = f"Read-only registry: {self.read_only}" if blocked else str(action.data())
             action.setToolTip(tip)
             action.setStatusTip(tip)
+        self.act_evaluate.setEnabled(trained and self.evaluate_worker is None)
 
     def _on_live_changed(self, _ref: str) -> None:
         self.reload()
@@ -403,3 +409,55 @@ class BrowserTab(QWidget):
         self.compare_dialog = dialog
         dialog.show()
         return dialog
+    def evaluate_selected(self, dataset: str | Path | None = None, mapping: str = "") -> Worker | None:
+        """Evaluate the selected trained model on a labelled dataset in a worker (asks which when `dataset` is None).
+
+        The record lands in the model's metadata (core `evaluate_on_dataset`); the details pane then shows it.
+        """
+        row = self.selected_row()
+        if row is None or row.configured or self.evaluate_worker is not None:
+            return None
+        if dataset is None:
+            start = str(self.context.setting("paths/last_dataset_dir", str(Path.home())))
+            dialog = EvaluateDialog(row.cells[NAME], list(row.entry.get("labels") or ()), start, self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.accepted.connect(lambda d=dialog: self.evaluate_selected(*d.values()))
+            self.evaluate_dialog = dialog
+            dialog.open()
+            return None
+        from speakfeed_gui.core.training.datasets import label_map_from_text
+
+        try:
+            label_map = label_map_from_text(mapping)
+        except SpeakFeedError as exc:
+            report_error(exc, title="Evaluate model")
+            return None
+        key, workspace, source = row.key, self.context.workspace, Path(dataset)
+
+        def work(progress: Any, cancel: Any) -> dict[str, Any]:
+            from speakfeed_gui.core.training.external_eval import evaluate_on_dataset
+
+            return evaluate_on_dataset(key, source, label_map=label_map or None, workspace=workspace,
+                                       progress=progress, cancel=cancel)
+
+        worker = Worker(work, name="evaluate model", parent=self)
+        worker.finished.connect(lambda record, k=key: self._on_evaluated(k, record))
+        worker.failed.connect(lambda exc: report_error(exc, title="Evaluate model"))
+        worker.done.connect(self._on_evaluate_done)
+        self.evaluate_worker = worker
+        self.act_evaluate.setEnabled(False)
+        self.context.track(worker, "Evaluating model")
+        return worker.start()
+
+    def _on_evaluated(self, key: str, record: dict[str, Any]) -> None:
+        self.context.notify_registry_changed()  # re-reads the metadata, so the details show the new record
+        if self.selected_key() == key:
+            self.details.evaluation_choice.setCurrentIndex(self.details.evaluation_choice.count() - 1)
+        self.context.status_message.emit(
+            f"Model {key[:8]} on {Path(record['dataset']['source']).name}: UAR {record['uar']:.3f}, "
+            f"accuracy {record['accuracy']:.3f}, macro-F1 {record['macro_f1']:.3f}"
+        )
+
+    def _on_evaluate_done(self) -> None:
+        self.evaluate_worker = None
+        self._update_actions(self.selected_row())

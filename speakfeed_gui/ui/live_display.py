@@ -13,7 +13,7 @@ import collections
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
 
 from speakfeed_gui.core.live.analyzer import WindowResult
 from speakfeed_gui.core.live.preparation import recent_medians
@@ -29,6 +29,28 @@ TRANSCRIPT_SECONDS = 30.0  # words / fillers per minute over the last 30 s of tr
 def clock(seconds: float) -> str:
     """Seconds as m:ss, as the session clock shows them."""
     return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
+
+
+def model_note(model: Any) -> str:
+    """One line under the emotion panel: how to read the confidence, and how far this model is known to hold.
+
+    The figure is the model's stored leave-one-speaker-out result (voices it never heard) when it has one.
+    """
+    threshold = getattr(getattr(model, "spec", None), "confidence_threshold", 0.0) or 0.0
+    text = "The percentage beside the label is the model's probability for it"
+    text += f"; below {threshold:.0%} it shows \u201cuncertain\u201d." if threshold else "."
+    metadata = getattr(model, "metadata", None)
+    if isinstance(metadata, dict):
+        from speakfeed_gui.core.training.external_eval import KIND_LOSO, extra_evaluations
+
+        loso = [r for r in extra_evaluations(metadata) if r.get("kind") == KIND_LOSO]
+        if loso and isinstance(loso[-1].get("uar"), (int, float)):
+            record = loso[-1]
+            speakers = (record.get("dataset") or {}).get("n_speakers", "?")
+            text += (f" On {speakers} speakers it never heard this model reached UAR {record['uar']:.2f} "
+                     f"(chance {1 / max(len(record.get('labels') or [1]), 1):.2f}); on your own voice, another "
+                     "language or spontaneous speech its accuracy is not known.")
+    return text
 
 
 class LiveDisplay(QWidget):
@@ -57,6 +79,10 @@ class LiveDisplay(QWidget):
         middle.setStretchFactor(1, 1)
         middle.setSizes([260, 900])
 
+        self.model_note = QLabel()
+        self.model_note.setWordWrap(True)
+        self.model_note.setStyleSheet("color: #555555;")
+        self.model_note.setMinimumHeight(1)  # room when there is some: never raises the window's minimum height
         self.cards = ProsodyCards()
         self.transcript = QPlainTextEdit()
         self.transcript.setReadOnly(True)
@@ -68,6 +94,7 @@ class LiveDisplay(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(middle, 1)
+        layout.addWidget(self.model_note)
         layout.addWidget(self.cards)
         layout.addWidget(self.transcript)
 
@@ -92,6 +119,7 @@ class LiveDisplay(QWidget):
         self.transcript.clear()
         self.transcript.setVisible(self.text_mode)
         self.panel.reset()
+        self.model_note.setText(model_note(model))
 
     def add_result(self, result: WindowResult) -> None:
         """One analysed window: appended to the plots and the card data; drawn by `show_latest`."""

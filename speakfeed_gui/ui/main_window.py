@@ -26,7 +26,7 @@ LIVE, BROWSER, TRAIN = range(3)
 
 
 def _bootstrap_default_model(workspace: Any) -> Any:
-    """Work function: train the demo default model if the workspace has no `live` model."""
+    """Work function: train the default model (bundled EmoDB speech) if the workspace has no `live` model."""
 
     def work(progress: Any, cancel: Any) -> str | None:
         try:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Mapping
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from speakfeed_gui.core.registry.compare import read_metadata  # noqa: F401  (re-exported: one reader, in core)
 from speakfeed_gui.ui.metrics_view import MetricsView
@@ -34,6 +35,29 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def evaluation_title(record: Mapping[str, Any]) -> str:
+    """How an extra evaluation is named in the pane: its kind, dataset and UAR."""
+    dataset = record.get("dataset") or {}
+    source = Path(str(dataset.get("source") or "?"))
+    name = f"{source.parent.name}/{source.name}" if source.suffix else source.name
+    uar = record.get("uar")
+    figure = f"UAR {uar:.3f}" if isinstance(uar, (int, float)) else "UAR –"
+    if record.get("kind") == "leave-one-speaker-out":
+        return f"Leave-one-speaker-out over {dataset.get('n_speakers', '?')} speakers of {name} · {figure}"
+    return f"Dataset {name} · {figure}"
+
+
+def evaluation_line(record: Mapping[str, Any]) -> str:
+    def fmt(key: str) -> str:
+        value = record.get(key)
+        return f"{value:.3f}" if isinstance(value, (int, float)) else "–"
+
+    seen = record.get("seen_in_training")
+    warning = f" · {seen} of them seen in training!" if seen else ""
+    return (f"UAR {fmt('uar')} · accuracy {fmt('accuracy')} · macro-F1 {fmt('macro_f1')} · "
+            f"{record.get('n_test', '?')} clips{warning} · {record.get('created_at', '')}")
+
+
 class ModelDetails(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,10 +69,19 @@ class ModelDetails(QWidget):
         self.tree.setColumnWidth(0, 170)
         self.tree.setAlternatingRowColors(True)
         self.metrics = MetricsView()
+        self.evaluation_choice = QComboBox()  # held-out split or one of the extra evaluations
+        self.evaluation_choice.setToolTip("Which evaluation the figures and the confusion matrix below show")
+        self.evaluation_choice.currentIndexChanged.connect(self._show_evaluation)
+        self._evaluations: list[tuple[Mapping[str, Any] | None, str]] = []
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.evaluation_choice)
+        lower_layout.addWidget(self.metrics, 1)
         split = QSplitter(Qt.Orientation.Vertical)
         split.setChildrenCollapsible(False)
         split.addWidget(self.tree)
-        split.addWidget(self.metrics)
+        split.addWidget(lower)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
         split.setSizes([330, 420])
@@ -63,7 +96,7 @@ class ModelDetails(QWidget):
     def clear(self, message: str = "Select a model to see its details.") -> None:
         self.title.setText(f"<i>{message}</i>")
         self.tree.clear()
-        self.metrics.set_evaluation(None, "Nothing selected")
+        self._set_evaluations([(None, "Nothing selected")])
 
     def show_trained(self, entry: Mapping[str, Any], metadata: Mapping[str, Any], problem: str = "") -> None:
         name = entry.get("model_name") or entry.get("experiment_name") or entry.get("id", "")
@@ -97,17 +130,30 @@ class ModelDetails(QWidget):
             "speakers": fingerprint.get("n_speakers"),
             "label counts": ", ".join(f"{k}: {v}" for k, v in label_counts.items()) if label_counts else None,
             "skipped files": len(dataset.get("skipped") or []), "sha256": fingerprint.get("sha256"),
+            "label mapping": ", ".join(f"{k} → {v}" for k, v in (dataset.get("label_map") or {}).items()) or None,
         })
         split = metadata.get("split") or {}
         self._group("Split", {
             "speaker-independent": split.get("grouped"), "test fraction": split.get("test_fraction"),
             "seed": split.get("seed"), "train clips": split.get("n_train"), "test clips": split.get("n_test"),
         })
+        from speakfeed_gui.core.training.external_eval import extra_evaluations
+
+        extra = extra_evaluations(metadata)
+        if extra:
+            self._group("Evaluations", {evaluation_title(r).split(" · ")[0]: evaluation_line(r) for r in extra})
         self._group("Library versions", metadata.get("versions") or {})
         if problem:
             QTreeWidgetItem(self.tree, ["Problem", problem])
         self.tree.expandAll()
-        self.metrics.set_evaluation(metadata.get("evaluation_results"), problem or "No evaluation results recorded")
+        held_out = metadata.get("evaluation_results")
+        n_test = (held_out or {}).get("n_test")
+        choices: list[tuple[Mapping[str, Any] | None, str]] = [
+            (held_out, f"Held-out split ({n_test} clips)" if n_test else "Held-out split")]
+        choices += [(r, evaluation_title(r)) for r in extra]
+        loso = [n for n, (r, _) in enumerate(choices) if r and r.get("kind") == "leave-one-speaker-out"]
+        # the speaker-independent figure is the one to read first when there is one
+        self._set_evaluations(choices, problem or "No evaluation results recorded", current=loso[-1] if loso else 0)
 
     def show_configured(self, name: str, info: Mapping[str, Any]) -> None:
         default = " · default model" if info.get("default") else ""
@@ -121,7 +167,24 @@ class ModelDetails(QWidget):
         })
         self._group("Config", info.get("config") or {}, parent=model)
         self.tree.expandAll()
-        self.metrics.set_evaluation(None, "Configured models have no evaluation from this app")
+        self._set_evaluations([(None, "Configured models have no evaluation from this app")])
+
+    def _set_evaluations(self, choices: list[tuple[Mapping[str, Any] | None, str]], empty: str = "",
+                         current: int = 0) -> None:
+        """Offer these evaluations in the chooser (hidden when there is only one) and show `current`."""
+        self._evaluations = [(record, empty or title) for record, title in choices]
+        self.evaluation_choice.blockSignals(True)
+        self.evaluation_choice.clear()
+        self.evaluation_choice.addItems([title for _, title in choices])
+        self.evaluation_choice.setCurrentIndex(current)
+        self.evaluation_choice.blockSignals(False)
+        self.evaluation_choice.setVisible(len(choices) > 1)
+        self._show_evaluation(current)
+
+    def _show_evaluation(self, index: int) -> None:
+        if 0 <= index < len(self._evaluations):
+            record, empty = self._evaluations[index]
+            self.metrics.set_evaluation(record, empty)
 
     def _group(self, title: str, values: Mapping[str, Any], parent: QTreeWidgetItem | None = None) -> QTreeWidgetItem:
         group = QTreeWidgetItem(parent if parent is not None else self.tree, [title, ""])

@@ -1,22 +1,24 @@
-"""The Train tab's dataset box: path field, Folder…/CSV… pickers, and a summary checked in a worker.
+"""The Train tab's dataset box: path field, Folder…/CSV… pickers, label mapping, and a summary checked in a worker.
 
 A dataset is listed and every clip opened (core `check_dataset`) as soon as it is chosen — by a
 picker, a typed path (after a pause or Enter) or a drop on the tab — so the form can tell what is
-wrong before Start. A newer check replaces an older one; a stale result is ignored.
+wrong before Start. A newer check replaces an older one; a stale result is ignored. The label mapping
+(`old=new` pairs or a mapping file) is applied in the check, so the summary shows the labels training will use.
 """
 
 from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
+from speakfeed_gui.core.errors import SpeakFeedError
 from speakfeed_gui.ui.context import AppContext
 from speakfeed_gui.ui.error_dialog import format_error
-from speakfeed_gui.ui.validation import mark_invalid
+from speakfeed_gui.ui.validation import is_marked_invalid, mark_invalid
 from speakfeed_gui.ui.workers import Worker
 
 EMPTY_HINT = "<i>Choose a dataset, or drop a folder or CSV file here.</i>"
@@ -56,6 +58,33 @@ def summary_html(report: Any) -> str:
     return "<br>".join(lines)
 
 
+DATASET_HINT = "Folder of label folders, RAVDESS folder, or CSV (path,label,speaker)"
+MAP_HINT = "old=new, … e.g. neutral=calm, anger=frustrated; or a .yaml/.csv mapping file"
+
+
+def dataset_picker_row(parent: QWidget, edit: QLineEdit, start_dir: Callable[[], str],
+                       chosen: Callable[[str], None]) -> QHBoxLayout:
+    """The path field with Folder… and CSV… pickers (Train tab, Evaluate dialog); `chosen` gets the pick."""
+    def pick_folder() -> None:
+        path = QFileDialog.getExistingDirectory(parent, "Choose dataset folder", start_dir())
+        if path:
+            chosen(path)
+
+    def pick_csv() -> None:
+        path, _ = QFileDialog.getOpenFileName(parent, "Choose dataset CSV", start_dir(), "CSV files (*.csv)")
+        if path:
+            chosen(path)
+
+    edit.setPlaceholderText(DATASET_HINT)
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    for text, slot in (("Folder…", pick_folder), ("CSV…", pick_csv)):
+        button = QPushButton(text, parent)
+        button.clicked.connect(slot)
+        row.addWidget(button)
+    return row
+
+
 class DatasetPanel(QGroupBox):
     """Path, pickers and summary; `report`/`error` hold the last finished check."""
 
@@ -68,31 +97,43 @@ class DatasetPanel(QGroupBox):
         self.report: Any = None
         self.error = ""
         self.check_worker: Worker | None = None
-        self._checked_text = ""  # the path the report/error (or the running check) is about
+        self._checked_text = ""  # the path + mapping the report/error (or the running check) is about
         self._check_timer = QTimer(self, singleShot=True, interval=TYPING_PAUSE_MS)
         self._check_timer.timeout.connect(self.check)
 
         self.edit = QLineEdit()
-        self.edit.setPlaceholderText("Folder of label folders, RAVDESS folder, or CSV (path,label,speaker)")
         self.edit.textEdited.connect(self._on_text_edited)
         self.edit.editingFinished.connect(self._on_path_committed)
-        folder_button = QPushButton("Folder…")
-        folder_button.clicked.connect(self.pick_folder)
-        csv_button = QPushButton("CSV…")
-        csv_button.clicked.connect(self.pick_csv)
-        path_row = QHBoxLayout()
-        path_row.addWidget(self.edit, 1)
-        path_row.addWidget(folder_button)
-        path_row.addWidget(csv_button)
+        path_row = dataset_picker_row(self, self.edit, self._start_dir, self.set_path)
+        self.map_edit = QLineEdit()
+        self.map_edit.setPlaceholderText(f"Label mapping (optional): {MAP_HINT}")
+        self.map_edit.setToolTip("Rename or merge the dataset's labels before training; labels not named stay as they are")
+        self.map_edit.textEdited.connect(self._on_text_edited)
+        self.map_edit.editingFinished.connect(self._on_path_committed)
         self.summary = QLabel(EMPTY_HINT)
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.addLayout(path_row)
+        layout.addWidget(self.map_edit)
         layout.addWidget(self.summary)
 
     def text(self) -> str:
         return self.edit.text().strip()
+
+    def _key(self) -> str:
+        return f"{self.text()}\n{self.map_edit.text().strip()}"
+
+    def label_map(self) -> dict[str, str]:
+        """The mapping typed in the field ({} when empty); raises DatasetError for a malformed one."""
+        from speakfeed_gui.core.training.datasets import label_map_from_text
+
+        return label_map_from_text(self.map_edit.text())
+
+    def set_label_map(self, text: str) -> None:
+        """Use this mapping text and check the dataset again (restore, tests)."""
+        self.map_edit.setText(text)
+        self.check()
 
     # -- choosing -------------------------------------------------------------------------
     def _start_dir(self) -> str:
@@ -100,16 +141,6 @@ class DatasetPanel(QGroupBox):
         if current.exists():
             return str(current if current.is_dir() else current.parent)
         return str(self.context.setting("paths/last_dataset_dir", str(Path.home())))
-
-    def pick_folder(self) -> None:
-        chosen = QFileDialog.getExistingDirectory(self, "Choose dataset folder", self._start_dir())
-        if chosen:
-            self.set_path(chosen)
-
-    def pick_csv(self) -> None:
-        chosen, _ = QFileDialog.getOpenFileName(self, "Choose dataset CSV", self._start_dir(), "CSV files (*.csv)")
-        if chosen:
-            self.set_path(chosen)
 
     def set_path(self, path: str | Path) -> None:
         """Use this dataset and check it now (picker, drop, restore, tests)."""
@@ -132,10 +163,21 @@ class DatasetPanel(QGroupBox):
             self.check_worker.cancel()
             self.check_worker = None
         self.report, self.error = None, ""
-        text = self._checked_text = self.text()
+        self._checked_text = self._key()
+        text = self.text()
+        mark_invalid(self.map_edit, "")
         if not text:
             self.summary.setText(EMPTY_HINT)
             self.changed.emit()
+            return
+        try:
+            mapping = self.label_map()
+        except SpeakFeedError as exc:
+            self.error = str(exc)
+            mark_invalid(self.map_edit, self.error)
+            self.summary.setText(f"<span style='color:#c62828'>{html.escape(self.error)}</span>")
+            self.changed.emit()
+            self.checked.emit()
             return
         path = Path(text).expanduser()
         if path.exists():
@@ -144,7 +186,7 @@ class DatasetPanel(QGroupBox):
         def work(progress: Any, cancel: Any) -> Any:
             from speakfeed_gui.core.training.datasets import check_dataset, load_dataset
 
-            return check_dataset(load_dataset(path), progress=progress, cancel=cancel)
+            return check_dataset(load_dataset(path, mapping), progress=progress, cancel=cancel)
 
         worker = Worker(work, name="check dataset", parent=self)
         worker.progress.connect(lambda _s, done, total, _m, w=worker: self._on_check_progress(w, done, total))
@@ -165,6 +207,8 @@ class DatasetPanel(QGroupBox):
             return  # a stale check of an earlier path
         self.check_worker = None
         self.report, self.error = report, error
+        if error.startswith("label mapping"):  # the dataset lacks a label the mapping names
+            mark_invalid(self.map_edit, error)
         if report is not None:
             self.summary.setText(summary_html(report))
         else:
@@ -179,10 +223,11 @@ class DatasetPanel(QGroupBox):
         flagged = ""
         if not text:
             reason = "Choose a dataset folder or CSV file."
-        elif self.check_worker is not None or text != self._checked_text:
+        elif self.check_worker is not None or self._key() != self._checked_text:
             reason = "Checking the dataset…"
         elif self.error:
-            reason = flagged = self.error
+            reason = self.error
+            flagged = "" if is_marked_invalid(self.map_edit) else self.error  # a mapping error is flagged on its field
         elif self.report is not None and len(self.report.label_counts) < 2:
             reason = flagged = (f"{text}: {len(self.report.label_counts)} usable label(s); "
                                 "training needs at least 2 labels")

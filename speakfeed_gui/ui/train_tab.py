@@ -266,6 +266,7 @@ class TrainTab(QWidget):
         self.trials_spin.setValue(int(s("train/trials", 20)))
         self.search_check.setChecked(bool(s("train/search", False)))
         self._on_search_toggled()
+        self.dataset.map_edit.setText(str(s("train/label_map", "")))
         dataset = str(s("train/dataset", ""))
         if dataset:
             self.set_dataset(dataset)
@@ -279,6 +280,7 @@ class TrainTab(QWidget):
             "train/group_by_speaker": self.group_by_speaker.isChecked(), "train/cv_folds": str(self.cv_folds.cv()),
             "train/skip_bad": self.skip_bad.isChecked(), "train/normalize": self.normalize(),
             "train/search": self.searching(), "train/features": self.features_edit.text().strip(), "train/trials": self.trials_spin.value(),
+            "train/label_map": self.dataset.map_edit.text(),
         }
         for key, value in values.items():
             self.context.set_setting(key, value)
@@ -419,6 +421,7 @@ class TrainTab(QWidget):
             "skip_bad": self.skip_bad.isChecked(),
             "importance": self.importance_check.isChecked(),
             "feature_extractor": self.features_edit.text().strip() or None,
+            "label_map": self.dataset.label_map() or None,
         }
         dataset, model_type, params = self.dataset.text(), self.model_type(), self.hyper_form.values()
         search: tuple[list[str], int] | None = None
@@ -434,7 +437,7 @@ class TrainTab(QWidget):
 
                 fixed = {k: v for k, v in params.items() if k not in search[0]}
                 kept = {k: options[k] for k in ("experiment_name", "workspace", "seed", "cv_folds", "normalize",
-                                                "skip_bad", "feature_extractor")}
+                                                "skip_bad", "feature_extractor", "label_map")}
                 result = run_search(dataset, model_type, trials=trials, fixed=fixed, progress=progress,
                                     cancel=cancel, on_trial=lambda t: report_trial(t.to_dict()), **kept)
                 return result.model_id

@@ -253,3 +253,88 @@ def test_synthetic_ravdess_maps_other_labels_to_spare_codes(tmp_path):
     root = make_dataset(tmp_path, "ravdess", speakers=1, clips_per_speaker_label=1, seconds=0.3)
     assert ravdess_codes(("calm", "energetic", "burned_out")) == {"calm": "02", "energetic": "01", "burned_out": "03"}
     assert sorted(c.label for c in load_dataset(root).clips) == ["calm", "happy", "neutral"]
+
+
+# -- label mapping (real EmoDB clips) ----------------------------------------------------------
+
+
+@pytest.fixture
+def emodb_csv(tmp_path):
+    from tests.emodb import write_subset
+
+    return write_subset(tmp_path, ["spk08", "spk10"], ["anger", "disgust", "neutral"], per_cell=1)
+
+
+def test_label_map_renames_and_merges_labels(emodb_csv):
+    from speakfeed_gui.core.training.datasets import parse_label_map
+
+    mapping = parse_label_map(["anger=frustrated", "disgust=frustrated", " neutral = calm "])
+    assert mapping == {"anger": "frustrated", "disgust": "frustrated", "neutral": "calm"}
+    dataset = load_dataset(emodb_csv, mapping)
+    original = load_dataset(emodb_csv)
+    assert [c.path for c in dataset.clips] == [c.path for c in original.clips]
+    assert [c.label for c in dataset.clips] == [mapping[c.label] for c in original.clips]
+    before = check_dataset(original).label_counts
+    assert check_dataset(dataset).label_counts == {"calm": before["neutral"],
+                                                   "frustrated": before["anger"] + before["disgust"]}
+
+
+def test_labels_the_mapping_leaves_out_stay(emodb_csv):
+    dataset = load_dataset(emodb_csv, {"anger": "frustrated"})
+    assert {c.label for c in dataset.clips} == {"frustrated", "disgust", "neutral"}
+
+
+@pytest.mark.parametrize("suffix, text", [
+    (".yaml", "anger: frustrated\ndisgust: frustrated\nneutral: calm\n"),
+    (".csv", "old,new\nanger,frustrated\ndisgust,frustrated\n\nneutral,calm\n"),
+    (".csv", "anger,frustrated\ndisgust,frustrated\nneutral,calm\n"),
+])
+def test_mapping_files_yaml_and_csv(tmp_path, emodb_csv, suffix, text):
+    from speakfeed_gui.core.training.datasets import load_label_map
+
+    path = write_csv(tmp_path / f"map{suffix}", text)
+    mapping = load_label_map(path)
+    assert mapping == {"anger": "frustrated", "disgust": "frustrated", "neutral": "calm"}
+    assert {c.label for c in load_dataset(emodb_csv, mapping).clips} == {"frustrated", "calm"}
+
+
+def test_a_label_not_in_the_dataset_is_one_line_naming_it_and_the_known_ones(emodb_csv):
+    with pytest.raises(DatasetError) as info:
+        load_dataset(emodb_csv, {"angry": "frustrated"})
+    message = str(info.value)
+    assert "'angry' is not a label" in message and "anger, disgust, neutral" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("pairs, match", [
+    (["anger"], "expected OLD=NEW"),
+    (["=calm"], "expected OLD=NEW"),
+    (["anger="], "expected OLD=NEW"),
+    (["anger=frustrated", "anger=calm"], "already mapped to 'frustrated'"),
+])
+def test_bad_map_pairs_are_one_line(pairs, match):
+    from speakfeed_gui.core.training.datasets import parse_label_map
+
+    with pytest.raises(DatasetError, match=match) as info:
+        parse_label_map(pairs)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("name, text, match", [
+    ("m.yaml", "- anger\n- calm\n", "expected 'old: new' lines"),
+    ("m.yaml", "anger: [a, b]\n", "key 'anger': expected a label name"),
+    ("m.yaml", "anger: {\n", "not valid YAML"),
+    ("m.csv", "anger,frustrated,extra\n", "line 1: expected two columns"),
+    ("m.csv", "\n", "empty"),
+])
+def test_bad_mapping_files_name_the_file_and_place(tmp_path, name, text, match):
+    from speakfeed_gui.core.training.datasets import load_label_map
+
+    path = write_csv(tmp_path / name, text)
+    with pytest.raises(DatasetError, match=match) as info:
+        load_label_map(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_mapping_everything_onto_one_label_is_refused(emodb_csv):
+    with pytest.raises(DatasetError, match="after the label mapping.*need at least 2"):
+        load_dataset(emodb_csv, {"anger": "x", "disgust": "x", "neutral": "x"})

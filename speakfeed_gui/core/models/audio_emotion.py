@@ -19,6 +19,25 @@ from speakfeed_gui.core.models.base import BaseModel, register_model_type
 from speakfeed_gui.core.settings.backends import backend_fields
 
 
+def model_feature_set(name: str, metadata: Mapping[str, Any]) -> Any:
+    """The feature set a trained model needs, rebuilt from its metadata (a core.features.sets.FeatureSet);
+    refused when this SpeakFeed computes it differently (the model would predict nonsense)."""
+    from speakfeed_gui.core.features.sets import feature_set_from_spec
+
+    recorded = metadata.get("feature_set") or {}
+    try:
+        feature_set = feature_set_from_spec(recorded.get("extractor"))
+    except SpeakFeedError as exc:
+        raise ModelLoadError(f"model {name}: {exc}") from None
+    current = (feature_set.id, feature_set.version)
+    if (recorded.get("id"), recorded.get("version")) != current:
+        raise ModelLoadError(
+            f"model {name}: trained on feature set {recorded.get('id')} v{recorded.get('version')}, "
+            f"this SpeakFeed computes {current[0]} v{current[1]}; retrain it"
+        )
+    return feature_set
+
+
 @register_model_type("audio_emotion")
 class AudioEmotionModel(BaseModel):
     input_kind = "audio"
@@ -105,19 +124,7 @@ class AudioEmotionModel(BaseModel):
 
     def _check_feature_set(self) -> None:
         """Rebuild the model's feature set from its metadata; refuse one this SpeakFeed computes differently."""
-        from speakfeed_gui.core.features.sets import feature_set_from_spec
-
-        recorded = self.metadata.get("feature_set", {})
-        try:
-            self.feature_set = feature_set_from_spec(recorded.get("extractor"))
-        except SpeakFeedError as exc:
-            raise ModelLoadError(f"model {self.name}: {exc}") from None
-        current = (self.feature_set.id, self.feature_set.version)
-        if (recorded.get("id"), recorded.get("version")) != current:
-            raise ModelLoadError(
-                f"model {self.name}: trained on feature set {recorded.get('id')} v{recorded.get('version')}, "
-                f"this SpeakFeed computes {current[0]} v{current[1]}; retrain it"
-            )
+        self.feature_set = model_feature_set(self.name, self.metadata)
 
     def _predict_proba(self, batch: list[Any]) -> list[Mapping[str, float]]:
         X = np.stack([self.feature_set.extract(audio, self.sample_rate) for audio in batch])

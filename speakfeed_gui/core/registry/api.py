@@ -284,6 +284,43 @@ class ModelRegistry(RegistryStore):
             raise RegistryError(f"tags must be a list of text values, got {tags!r}")
         self._update(ref, {"tags": list(dict.fromkeys(t.strip() for t in tags if t.strip()))})
 
+    def update_metadata(self, ref: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """Rewrite a model's metadata file with `change(metadata)` and record its new sha256, under the lock.
+
+        The file is hash-checked first (a tampered file is refused, not blessed with a new hash), replaced
+        atomically, and put back as it was if the registry line cannot be written, so the file and the
+        registry's hash never disagree for another reader. Returns the new metadata.
+        """
+        from speakfeed_gui.core.errors import IntegrityError
+        from speakfeed_gui.core.storage.atomic import atomic_write_bytes, atomic_write_json, read_json
+        from speakfeed_gui.core.storage.hashing import sha256_file
+
+        written: dict[str, Any] = {}
+
+        def make(state: RegistryState) -> dict[str, Any]:
+            model_id = self._resolve(state, ref)
+            stored = state.entries[model_id]
+            if not stored.get("metadata_path"):
+                raise RegistryError(f"model {model_id}: has no metadata file to update")
+            path = Path(self._absolute(stored["metadata_path"]))
+            expected = stored.get("metadata_sha256")
+            if expected and path.is_file() and sha256_file(path) != expected:
+                raise IntegrityError(f"{path}: sha256 does not match the registry: the metadata was changed or corrupted")
+            old_bytes = path.read_bytes() if path.is_file() else None
+            metadata = read_json(path, "model metadata")
+            change(metadata)
+            atomic_write_json(path, metadata)
+            written.update(path=path, old=old_bytes, metadata=metadata)
+            return {"op": "update", "id": model_id, "fields": {"metadata_sha256": sha256_file(path)}}
+
+        try:
+            self._write(make)
+        except BaseException:
+            if written.get("old") is not None:
+                atomic_write_bytes(written["path"], written["old"])
+            raise
+        return written["metadata"]
+
     def _update(self, ref: str, fields: dict[str, Any]) -> None:
         self._write(lambda state: {"op": "update", "id": self._resolve(state, ref), "fields": fields})
 

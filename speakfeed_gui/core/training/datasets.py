@@ -7,6 +7,8 @@ Accepted layouts (detected by `load_dataset`):
 - ravdess: RAVDESS names `03-01-05-01-02-01-12.wav` anywhere below a folder (3rd field emotion,
   7th field actor).
 Listing never decodes audio; `check_dataset` opens every file and says which ones cannot be used.
+A label mapping (`old=new` pairs, or a YAML/CSV mapping file) renames or merges labels while loading,
+so corpora with different label sets train and evaluate against one set.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -77,16 +79,110 @@ class Dataset:
 # -- loading ------------------------------------------------------------------------------------
 
 
-def load_dataset(path: str | Path) -> Dataset:
-    """List the clips of a dataset (CSV file or folder) without decoding any audio."""
+def load_dataset(path: str | Path, label_map: Mapping[str, str] | None = None) -> Dataset:
+    """List the clips of a dataset (CSV file or folder) without decoding any audio.
+
+    With `label_map` every clip's label is renamed through it (see `apply_label_map`).
+    """
     path = Path(path).expanduser().absolute()
     if not path.exists():
         raise DatasetError(f"{path}: no such file or folder; {LAYOUTS_HELP}")
     if path.is_file():
         if path.suffix.lower() != ".csv":
             raise DatasetError(f"{path}: not a CSV file; {LAYOUTS_HELP}")
-        return _load_csv(path)
-    return _load_folder(path)
+        dataset = _load_csv(path)
+    else:
+        dataset = _load_folder(path)
+    return apply_label_map(dataset, label_map) if label_map else dataset
+
+
+# -- label mapping ------------------------------------------------------------------------------
+
+MAP_HELP = "write old=new, e.g. neutral=calm (several may map to one new label)"
+
+
+def parse_label_map(pairs: Iterable[str], where: str = "--map") -> dict[str, str]:
+    """`["neutral=calm", "anger=frustrated"]` -> {"neutral": "calm", ...}; one line per bad pair."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        old, sep, new = pair.partition("=")
+        old, new = old.strip(), new.strip()
+        if not sep or not old or not new:
+            raise DatasetError(f"{where} {pair!r}: expected OLD=NEW; {MAP_HELP}")
+        _add_pair(mapping, old, new, f"{where} {pair!r}")
+    return mapping
+
+
+def _add_pair(mapping: dict[str, str], old: str, new: str, where: str) -> None:
+    for text in (old, new):
+        if _CONTROL.search(text):
+            raise DatasetError(f"{where}: {text!r} holds a line break or control character")
+    if old in mapping and mapping[old] != new:
+        raise DatasetError(f"{where}: {old!r} is already mapped to {mapping[old]!r}; map each label once")
+    mapping[old] = new
+
+
+def load_label_map(path: str | Path) -> dict[str, str]:
+    """A mapping file: YAML (`old: new` lines) or CSV (two columns old,new; a header row is optional)."""
+    path = Path(path).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise DatasetError(f"{path}: cannot read the label mapping ({reason})") from None
+    mapping: dict[str, str] = {}
+    if path.suffix.lower() == ".csv":
+        for n, row in enumerate(csv.reader(text.splitlines()), start=1):
+            cells = [c.strip() for c in row]
+            if not any(cells):
+                continue
+            if len(cells) != 2 or not all(cells):
+                raise DatasetError(f"{path}: line {n}: expected two columns old,new; got {','.join(row)!r}")
+            if n == 1 and [c.lower() for c in cells] in (["old", "new"], ["from", "to"], ["label", "new_label"]):
+                continue
+            _add_pair(mapping, cells[0], cells[1], f"{path}: line {n}")
+    else:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise DatasetError(f"{path}: not valid YAML ({first_line(exc)}); write one 'old: new' per line") from None
+        if not isinstance(data, dict) or not data:
+            raise DatasetError(f"{path}: expected 'old: new' lines (a YAML mapping), got {type(data).__name__}")
+        for old, new in data.items():
+            if not isinstance(new, (str, int)) or isinstance(new, bool) or not str(new).strip():
+                raise DatasetError(f"{path}: key {old!r}: expected a label name, got {new!r}")
+            _add_pair(mapping, str(old).strip(), str(new).strip(), f"{path}: key {old!r}")
+    if not mapping:
+        raise DatasetError(f"{path}: the label mapping is empty; {MAP_HELP}")
+    return mapping
+
+
+def label_map_from_text(text: str) -> dict[str, str]:
+    """A mapping typed in one field (the Train tab): `old=new` pairs split by commas or spaces, or a mapping file."""
+    text = text.strip()
+    if not text:
+        return {}
+    if Path(text).expanduser().suffix.lower() in (".yaml", ".yml", ".csv") and "=" not in text:
+        return load_label_map(text)
+    return parse_label_map([pair for pair in re.split(r"[,\s]+", text) if pair], where="label mapping")
+
+
+def apply_label_map(dataset: Dataset, label_map: Mapping[str, str]) -> Dataset:
+    """Rename labels through `label_map`; labels it does not name stay as they are.
+
+    Every old label must occur in the dataset, so a typo is caught instead of silently mapping nothing.
+    """
+    known = {c.label for c in dataset.clips}
+    unknown = [old for old in label_map if old not in known]
+    if unknown:
+        raise DatasetError(
+            f"label mapping: {unknown[0]!r} is not a label of {dataset.source}; its labels: {', '.join(sorted(known))}"
+        )
+    clips = [Clip(c.path, label_map.get(c.label, c.label), c.speaker) for c in dataset.clips]
+    _require_labels(dataset.source, f"{dataset.layout} (after the label mapping)", {c.label for c in clips})
+    return Dataset(dataset.source, dataset.layout, clips, list(dataset.problems))
 
 
 def _require_labels(source: Path, layout: str, labels: set[str]) -> None:

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 DEMO_DIR = RESOURCES / "demo_corpus"
 CSV_NAME = "demo_corpus.csv"
+DEMO_CSV = DEMO_DIR / CSV_NAME
 DEFAULT_SEED = 7
 # espeak-ng base voice + variant; each voice is one "speaker" of the corpus.
 DEFAULT_VOICES = ("en+m1", "en+m3", "en+f2", "en+f4", "en-us+m2", "en+f3")

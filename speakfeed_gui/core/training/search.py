@@ -104,6 +104,7 @@ def run_search(
     skip_bad: bool = False,
     cluster: str | None = None,
     feature_extractor: str | Mapping[str, Any] | None = None,
+    label_map: Mapping[str, str] | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     on_trial: Callable[[Trial], None] | None = None,
@@ -132,7 +133,7 @@ def run_search(
     check_cluster(cluster)
     _, _, _, X, y, speakers, _ = prepare_features(
         dataset_path, ws, normalize=normalize, skip_bad=skip_bad, progress=progress, cancel=cancel,
-        feature_set=feature_set_from_spec(feature_extractor), cluster=cluster)
+        feature_set=feature_set_from_spec(feature_extractor), cluster=cluster, label_map=label_map)
     folds = cv_splits(list(y), speakers, folds=cv_folds, seed=seed)
     scheme = "leave-one-speaker-out" if cv_folds == "loso" else f"{len(folds)}-fold"
 
@@ -170,7 +171,7 @@ def run_search(
     model_id = run_training_experiment(
         dataset_path, model_type, best.params, experiment_name=experiment_name, workspace=ws, seed=seed,
         cv_folds=cv_folds, normalize=normalize, skip_bad=skip_bad, progress=progress, cancel=cancel,
-        cluster=cluster, feature_extractor=feature_extractor,
+        cluster=cluster, feature_extractor=feature_extractor, label_map=label_map,
         description=description or f"best of {len(done)} search trials ({scheme} UAR {best.uar:.3f})",
         tags=[*tags, "search"], extra_metadata={"search": record},
     )

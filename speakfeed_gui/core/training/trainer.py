@@ -190,18 +190,20 @@ def _save_and_register(
 def prepare_features(
     dataset_path: str | Path, ws: Workspace, *, normalize: str = "none", skip_bad: bool = False,
     progress: ProgressCallback, cancel: CancelToken | None, feature_set: Any = None, cluster: str | None = None,
+    label_map: Mapping[str, str] | None = None,
 ) -> tuple[Any, Any, list[Any], np.ndarray, np.ndarray, list[str | None], Any]:
     """Check the dataset, featurise it (cached) and normalise: (dataset, report, clips, X, y, speakers, spec).
 
     Shared by training and the hyperparameter search, so both see exactly the same numbers.
-    `feature_set` (core/features/sets.py; default the built-in one) chooses the extractor.
+    `feature_set` (core/features/sets.py; default the built-in one) chooses the extractor; `label_map`
+    renames labels while loading (core/training/datasets.py).
     """
     from speakfeed_gui.core.features.batch import featurize_files
     from speakfeed_gui.core.features.normalization import NormalizationSpec, check_normalize, zscore_by_speaker
     from speakfeed_gui.core.training.datasets import check_dataset, load_dataset, usable_clips
 
     check_normalize(normalize)
-    dataset = load_dataset(dataset_path)
+    dataset = load_dataset(dataset_path, label_map)
     report = check_dataset(dataset, progress=progress, cancel=cancel)
     clips = usable_clips(report, skip_bad=skip_bad)
     check_cancel(cancel)
@@ -237,6 +239,7 @@ def run_training_experiment(
     cluster: str | None = None,
     feature_extractor: str | Mapping[str, Any] | None = None,
     importance: bool = False,
+    label_map: Mapping[str, str] | None = None,
 ) -> str:
     """Train, evaluate, save and register one model; returns its registry id.
 
@@ -248,6 +251,7 @@ def run_training_experiment(
     cluster. `feature_extractor` names the feature set (default `sf-prosody-mfcc`; "ssl:<model>[@layer]"
     for a pretrained speech model's pooled hidden states, see core/features/sets.py). `importance`
     adds the permutation feature importance on the held-out split (evaluation_results.permutation_importance).
+    `label_map` (old -> new label) is applied while loading and stored in the metadata's dataset section.
     """
     from speakfeed_gui.core.features.normalization import check_normalize
     from speakfeed_gui.core.features.sets import feature_set_from_spec
@@ -267,7 +271,7 @@ def run_training_experiment(
 
     dataset, report, clips, X, y, speakers, normalization = prepare_features(
         dataset_path, ws, normalize=normalize, skip_bad=skip_bad, progress=progress, cancel=cancel,
-        feature_set=feature_set, cluster=cluster)
+        feature_set=feature_set, cluster=cluster, label_map=label_map)
 
     progress("split", 0, 1, "splitting")
     split = make_split(list(y), speakers, test_fraction=test_fraction, seed=seed, group_by_speaker=group_by_speaker)
@@ -332,7 +336,7 @@ def run_training_experiment(
         "feature_set": feature_set.to_metadata(),
         "normalization": normalization.to_metadata(),
         "dataset": {"source": str(dataset.source), "layout": dataset.layout, "fingerprint": fingerprint,
-                    "skipped": skipped},
+                    "skipped": skipped, "label_map": dict(label_map or {})},
         "split": {"grouped": split.grouped, "test_fraction": test_fraction, "seed": seed,
                   "n_train": len(split.train), "n_test": len(split.test)},
         "versions": runtime_versions(),
