@@ -135,6 +135,11 @@ class RegistryStore:
 
     def _migrated_paths(self, entry: dict[str, Any], *, relative_to_folder: bool) -> bool:
         """Rewrite an entry's paths in place to the current layout; True if any changed."""
+        if not relative_to_folder and os.name == "posix":  # the hot path of every cold read: nothing to do
+            files = entry.get(FILES_KEY)
+            if not any(v.__class__ is str and v[:1] == "/" for v in [*map(entry.get, PATH_KEYS),
+                                                                      *(files if files.__class__ is list else ())]):
+                return False
 
         def convert(value: Any) -> Any:
             if not isinstance(value, str) or not value:
