@@ -56,7 +56,9 @@ def read(path: str, stop_file: str) -> None:
                 raw_reads += 1
             try:  # without the lock, a read may catch an append mid-write: counted, not asserted
                 json.loads(registry_file.read_bytes())
-            except (ValueError, FileNotFoundError):
+            except FileNotFoundError:
+                pass
+            except ValueError:
                 unlocked_torn += 1
             now = {entry["id"] for entry in persistent.list_models()}
             cold = {entry["id"] for entry in ModelRegistry(path).list_models()}
