@@ -87,6 +87,9 @@ class MlflowRegistry:
         return self.client.create_model_version(
             entry["experiment_name"], self.source(entry), tags=version_tags(entry), description=entry.get("description"))
 
+    def set_alias(self, alias: str, name: str, version: int) -> None:
+        self.client.set_registered_model_alias(name, alias, version)
+
     def list_all(self, filter_string: str | None = None) -> list[Any]:
         out, token = [], None
         while True:

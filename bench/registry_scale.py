@@ -25,6 +25,7 @@ MODEL_TYPES = ("random_forest", "logistic_regression", "gradient_boosting", "svm
 LABELS = ["anxious", "burned_out", "calm", "energetic", "frustrated"]
 SAVE_GOAL_S = 0.100
 LIST_GOAL_RATIO = 10.0
+REGISTER_GOAL_RATIO = 3.0  # issue 14: a registration may cost up to 3x MLflow's, the file staying the seed's map
 _FRESH_OURS = (
     "import sys; from speakfeed_gui.core.registry.api import ModelRegistry; "
     "ModelRegistry(sys.argv[1]).register_model({'experiment_name': 'exp-00', 'model_type': 'svm', 'accuracy': 0.9})"
@@ -36,7 +37,8 @@ _FRESH_MLFLOW = (
 
 
 def fake_entries(n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """Entries shaped like the trainer's: 20 experiments, 5 model types, artifact paths, hashes."""
+    """Entries shaped like the trainer's: 20 experiments, 5 model types, artifact paths (relative to the
+    workspace root, as the registry stores them), hashes."""
     rng = np.random.default_rng(seed)
     start = datetime(2025, 1, 1, tzinfo=timezone.utc)
     out = []
@@ -49,9 +51,9 @@ def fake_entries(n: int, seed: int = 0) -> list[dict[str, Any]]:
             "labels": LABELS, "created_at": (start + timedelta(minutes=i)).isoformat(timespec="seconds"),
             "description": f"benchmark entry {i}", "tags": ["bench"], "speaker_independent": True,
             "dataset_sha256": f"{rng.integers(1 << 62):064x}", "n_clips": 1000,
-            "model_path": f"{experiment}/{name}.skops", "scaler_path": f"{experiment}/{name}_scaler.skops",
-            "metadata_path": f"{experiment}/{name}_metadata.json", "metadata_sha256": f"{rng.integers(1 << 62):064x}",
-            "extra_files": [f"{experiment}/{name}_split.json"],
+            "model_path": f"models/{experiment}/{name}.skops", "scaler_path": f"models/{experiment}/{name}_scaler.skops",
+            "metadata_path": f"models/{experiment}/{name}_metadata.json",
+            "metadata_sha256": f"{rng.integers(1 << 62):064x}", "extra_files": [f"models/{experiment}/{name}_split.json"],
         })
     return out
 
@@ -61,11 +63,11 @@ def _ours(path: Path, entries: list[dict[str, Any]], new_entry: dict[str, Any]) 
     from speakfeed_gui.core.registry.api import ModelRegistry
 
     registry = ModelRegistry(path)
-    for entry in entries:
-        registry.register_model(entry)
+    ids = [registry.register_model(entry) for entry in entries]
     return {
         "register": lambda: registry.register_model(new_entry),
         "register_cold": lambda: ModelRegistry(path).register_model(new_entry),
+        "alias": lambda: registry.set_alias("bench", ids[len(ids) // 2]),  # a whole-file rewrite
         "list": registry.list_models,
         "list_cold": lambda: ModelRegistry(path).list_models(),
         "filter": lambda: [e for e in registry.list_models() if e.get("model_type") == "svm"],
@@ -79,6 +81,7 @@ def _theirs(folder: Path, entries: list[dict[str, Any]], new_entry: dict[str, An
     registry.fill(entries)
     return {
         "register": lambda: registry.register(new_entry),
+        "alias": lambda: registry.set_alias("bench", entries[len(entries) // 2]["experiment_name"], 2),
         "list": registry.list_all,
         "filter": lambda: registry.list_all("tags.model_type = 'svm'"),
     }
@@ -218,7 +221,11 @@ def run(ctx: BenchContext) -> Figure:
         "run in a fresh process (offscreen Qt) over the largest registry. *Save + register* "
         "is the trainer's save step (the time between its `save` progress reports: metadata, split manifest, "
         "skops dump of classifier and scaler, hashes, registration) on the demo corpus; MLflow's counterpart is "
-        "`mlflow.sklearn.log_model` of a Pipeline(scaler, classifier) with `registered_model_name`, defaults."))
+        "`mlflow.sklearn.log_model` of a Pipeline(scaler, classifier) with `registered_model_name`, defaults. "
+        "Our registration appends one line in place over models/model_registry.json's closing brace (pending "
+        "record fsync'd, then pwrite + fsync), so the file stays the seed's complete map; *set alias* is one of "
+        "the changes that rewrite the whole file (temp file + fsync + rename; MLflow: "
+        "`set_registered_model_alias`)."))
     if not peer:
         figure.notes.append("MLflow is not installed (pip install -r bench/requirements.txt): only our side measured.")
     root = ctx.folder("registry")
@@ -237,15 +244,16 @@ def run(ctx: BenchContext) -> Figure:
                                                           f"list {np.median(theirs['list']) * 1e3:.1f} ms" if theirs else ""))
         top = n == max(sizes)
         get = (lambda key: theirs[key]) if theirs else (lambda key: None)  # noqa: B023
-        ok_reg = (np.median(ours["register"]) <= np.median(theirs["register"])) if theirs and top else None
+        ok_reg = (ratio(ours["register"], theirs["register"]) <= REGISTER_GOAL_RATIO) if theirs and top else None
         ok_list = (ratio(theirs["list"], ours["list"]) >= LIST_GOAL_RATIO) if theirs and top else None
         _compare(figure, f"register one model into {n:,}", ours["register"], get("register"),
-                 "no slower than MLflow" if top else "", ok_reg)
+                 f"≤ {REGISTER_GOAL_RATIO:g}× MLflow's time" if top else "", ok_reg)
         figure.add(f"  register one model into {n:,}, cold handle", _ms(ours["register_cold"]))
         _compare(figure, f"list all {n:,}", ours["list"], get("list"), f"≥ {LIST_GOAL_RATIO:g}× faster than MLflow" if top else "",
                  ok_list)
         figure.add(f"  list all {n:,}, cold handle (parse the files)", _ms(ours["list_cold"]))
         _compare(figure, f"filter {n:,} by model type", ours["filter"], get("filter"))
+        _compare(figure, f"set an alias among {n:,} (ours: rewrites the whole file)", ours["alias"], get("alias"))
         biggest = path
     fresh = ctx.pick(3, 1)
     mine = _fresh_process(_FRESH_OURS, biggest, ctx, fresh)

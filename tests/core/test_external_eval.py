@@ -98,10 +98,10 @@ def test_a_failed_registry_write_puts_the_metadata_back(ws, trained, monkeypatch
     path = Path(registry.get_model_info(model_id)["metadata_path"])
     before = path.read_bytes()
 
-    def full_disk(state, op):
+    def full_disk(*_args):
         raise RegistryError(f"{registry.journal_path}: cannot write (No space left on device); nothing was changed")
 
-    monkeypatch.setattr(registry, "_append", full_disk)  # the journal line fails after the file was replaced
+    monkeypatch.setattr(registry, "_rewrite", full_disk)  # the registry write fails after the metadata was replaced
     with pytest.raises(RegistryError, match="No space left"):
         add_evaluation(registry, model_id, {"kind": "dataset"})
     assert path.read_bytes() == before

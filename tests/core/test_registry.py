@@ -1,9 +1,8 @@
-"""ModelRegistry in one process: entries, lookups, aliases, paths, journal, compaction and corruption."""
+"""ModelRegistry in one process: entries, lookups, aliases, paths, the file's layout, migration and corruption."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -35,12 +34,22 @@ def _entry(registry: ModelRegistry, name: str = "random_forest", experiment: str
     }
 
 
-def test_first_write_creates_the_seed_file_later_ones_append_to_the_journal(registry: ModelRegistry) -> None:
-    first = registry.register_model(_entry(registry, "a"))
-    assert first in json.loads(registry.path.read_text())
-    second = registry.register_model(_entry(registry, "b"))
-    assert second not in json.loads(registry.path.read_text())  # amortised: appended to the journal
-    assert second in registry.journal_path.read_text() and len(ModelRegistry(registry.path)) == 2
+def test_a_plain_json_load_sees_every_model_after_every_write(registry: ModelRegistry) -> None:
+    """The seed's map {model_id: entry} and nothing else, complete once each call returned."""
+    ids = []
+    for name in ("a", "b", "c"):
+        ids.append(registry.register_model(_entry(registry, name)))
+        with open(registry.path) as handle:
+            assert list(json.load(handle)) == ids
+        assert not registry.journal_path.exists() or registry.journal_path.read_bytes() == b""  # no pending append
+    registry.set_alias("live", ids[1])
+    registry.set_description(ids[0], "first")
+    registry.delete_model(ids[2], delete_files=False)
+    data = json.loads(registry.path.read_text())
+    assert list(data) == ids[:2]
+    assert data[ids[1]]["aliases"] == ["live"] and "aliases" not in data[ids[0]]
+    assert data[ids[0]]["description"] == "first" and data[ids[0]]["model_path"] == "models/exp/a.skops"
+    assert len(registry.path.read_text().splitlines()) == 2 + 2  # one entry a line, between the braces
 
 
 def test_register_get_list_and_len(registry: ModelRegistry) -> None:
@@ -62,8 +71,9 @@ def test_register_get_list_and_len(registry: ModelRegistry) -> None:
 def test_paths_are_stored_relative_and_survive_a_move(tmp_path: Path) -> None:
     registry = ModelRegistry(init_workspace(tmp_path / "ws").registry_path)
     model_id = registry.register_model(_entry(registry))
-    stored = json.loads(registry.path.read_text())[model_id]  # the first write creates the seed's file
-    assert stored["model_path"] == "exp/random_forest.skops" and stored["metadata_path"] == "exp/random_forest_metadata.json"
+    stored = json.loads(registry.path.read_text())[model_id]  # relative to the workspace root, as in the seed
+    assert stored["model_path"] == "models/exp/random_forest.skops"
+    assert stored["metadata_path"] == "models/exp/random_forest_metadata.json"
     shutil.move(tmp_path / "ws", tmp_path / "moved")
     moved = ModelRegistry(tmp_path / "moved" / "models" / "model_registry.json")
     assert moved.get_model_info(model_id)["scaler_path"] == str(tmp_path / "moved" / "models" / "exp" / "random_forest_scaler.skops")
@@ -222,36 +232,59 @@ def test_other_instance_sees_changes_incrementally(registry: ModelRegistry) -> N
     assert [m["id"] for m in listed] == [ids[2], ids[0]] and listed[1]["description"] == "first"
 
 
-def test_compaction_folds_journal_into_snapshot_and_backup(tmp_path: Path) -> None:
-    registry = ModelRegistry(init_workspace(tmp_path).registry_path, journal_limit=1500)
-    ids = [registry.register_model(_entry(registry, f"m{i}")) for i in range(12)]
-    registry.set_alias("live", ids[0])
-    snapshot = json.loads(registry.path.read_text())
-    assert snapshot["_generation"] >= 1
-    assert set(ids) - set(snapshot) != set(ids)  # some entries already folded in
-    assert json.loads(registry.backup_path.read_text()) == snapshot
-    assert registry.journal_path.stat().st_size <= 1500 + 2000
-    fresh = ModelRegistry(registry.path)
-    assert [m["id"] for m in fresh.list_models()] == ids[::-1]
-    assert fresh.aliases() == {"live": ids[0]}
-
-
-def test_journal_lines_folded_by_a_crashed_compaction_are_skipped(tmp_path: Path) -> None:
-    registry = ModelRegistry(init_workspace(tmp_path).registry_path, journal_limit=10**6)
+def test_rewrites_keep_the_previous_file_as_backup(tmp_path: Path) -> None:
+    registry = ModelRegistry(init_workspace(tmp_path).registry_path)
     ids = [registry.register_model(_entry(registry, f"m{i}")) for i in range(3)]
+    before = registry.path.read_bytes()
+    assert not registry.backup_path.exists()  # registrations append in place: nothing to back up
     registry.set_alias("live", ids[0])
-    registry.delete_model(ids[1], delete_files=False)
-    folded = registry.journal_path.read_bytes()
-    registry.journal_limit = 0
-    ids.append(registry.register_model(_entry(registry, "m3")))  # compacts: snapshot g+1, journal emptied
-    assert registry.journal_path.stat().st_size == 0
-    registry.journal_path.write_bytes(folded)  # as if killed between the snapshot write and the truncation
-    fresh = ModelRegistry(registry.path, journal_limit=10**6)
-    expected = [(i, v) for i, v in zip([ids[3], ids[2], ids[0]], [4, 3, 1])]
-    assert [(m["id"], m["version"]) for m in fresh.list_models()] == expected
-    later = fresh.register_model(_entry(fresh, "m4"))  # appended after the stale lines
-    assert [m["id"] for m in ModelRegistry(registry.path).list_models()][0] == later
-    assert ModelRegistry(registry.path).aliases() == {"live": ids[0]}
+    assert registry.backup_path.read_bytes() == before
+    later = registry.register_model(_entry(registry, "m3"))  # appends go to the new file, never to the backup
+    assert registry.backup_path.read_bytes() == before and later in json.loads(registry.path.read_text())
+    fresh = ModelRegistry(registry.path)
+    assert [m["id"] for m in fresh.list_models()] == [later, *ids[::-1]] and fresh.aliases() == {"live": ids[0]}
+
+
+def legacy_workspace(tmp_path: Path) -> tuple[Path, list[str]]:
+    """A registry as SpeakFeed wrote it before: `_aliases`/`_generation` keys, paths relative to models/,
+    and an operation journal holding lines already folded in (generation 0) and newer ones (generation 1)."""
+    ws = init_workspace(tmp_path / "ws")
+    ids = [f"{n:08x}-0000-4000-8000-000000000000" for n in range(4)]
+    entry = {"model_name": "m", "experiment_name": "exp", "version": 1, "tags": [], "description": "",
+             "model_path": "exp/m0.skops", "metadata_path": "exp/m0_metadata.json", "created_at": "2025-01-01T00:00:00"}
+    outside = str(tmp_path / "elsewhere" / "m.skops")
+    lines = [
+        f'"{ids[0]}": {json.dumps(entry)}',
+        f'"{ids[1]}": {json.dumps({**entry, "version": 2, "model_path": outside, "created_at": "2025-01-02"})}',
+        f'"_aliases": {json.dumps({"live": ids[0]})}', '"_generation": 1',
+    ]
+    ws.registry_path.write_text("{\n" + ",\n".join(lines) + "\n}\n")
+    journal = [
+        {"gen": 0, "op": "put", "id": ids[3], "entry": {**entry, "model_name": "folded, then deleted"}},
+        {"gen": 1, "op": "put", "id": ids[2], "entry": {**entry, "version": 3, "extra_files": ["exp/m2_split.json"],
+                                                         "created_at": "2025-01-03"}},
+        {"gen": 1, "op": "alias", "alias": "best", "id": ids[2]},
+        {"gen": 1, "op": "update", "id": ids[0], "fields": {"tags": ["old"]}},
+    ]
+    ws.registry_path.with_name("model_registry.journal").write_text("".join(json.dumps(op) + "\n" for op in journal))
+    return ws.registry_path, ids
+
+
+def test_an_older_registry_opens_and_is_migrated(tmp_path: Path) -> None:
+    path, ids = legacy_workspace(tmp_path)
+    registry = ModelRegistry(path)
+    models = {m["id"]: m for m in registry.list_models()}
+    assert list(models) == [ids[2], ids[1], ids[0]]  # the folded-then-deleted line stays skipped
+    assert models[ids[0]]["model_path"] == str(path.parent / "exp" / "m0.skops")
+    assert models[ids[1]]["model_path"] == str(tmp_path / "elsewhere" / "m.skops")
+    assert models[ids[2]]["extra_files"] == [str(path.parent / "exp" / "m2_split.json")]
+    assert registry.aliases() == {"live": ids[0], "best": ids[2]} and models[ids[0]]["tags"] == ["old"]
+    data = json.loads(path.read_text())  # migrated on disk by that first read
+    assert list(data) == [ids[0], ids[1], ids[2]]
+    assert data[ids[0]]["model_path"] == "models/exp/m0.skops" and data[ids[0]]["aliases"] == ["live"]
+    assert data[ids[2]]["aliases"] == ["best"] and path.with_name("model_registry.journal").read_bytes() == b""
+    new = registry.register_model(_entry(registry, experiment="exp"))
+    assert registry.get_model_info(new)["version"] == 4 and new in json.loads(path.read_text())
 
 
 def test_seed_format_registry_is_read(tmp_path: Path) -> None:
@@ -272,9 +305,10 @@ def test_seed_format_registry_is_read(tmp_path: Path) -> None:
 
 
 def test_corrupt_snapshot_is_reported_and_never_overwritten(tmp_path: Path) -> None:
-    registry = ModelRegistry(init_workspace(tmp_path).registry_path, journal_limit=200)
+    registry = ModelRegistry(init_workspace(tmp_path).registry_path)
     for i in range(3):
         registry.register_model(_entry(registry, f"m{i}"))
+    registry.set_description(registry.list_models()[0]["id"], "a rewrite keeps a backup")
     assert registry.backup_path.exists()
     registry.path.write_text('{"broken": ')
     damaged = registry.path.read_bytes()
@@ -300,35 +334,55 @@ def test_corrupt_snapshot_without_backup_says_so(registry: ModelRegistry) -> Non
         registry.list_models()
 
 
-def test_torn_journal_tail_is_ignored_and_then_repaired(registry: ModelRegistry) -> None:
+def _torn_append(registry: ModelRegistry, written: int) -> bytes:
+    """The files a writer SIGKILLed inside its append leaves: the pending record fsync'd, then only the
+    first `written` bytes of the append over the closing brace. Returns the file as it was before."""
+    from speakfeed_gui.core.registry.format import PENDING_KEY, append_bytes, body_end, entry_line
+
+    before = registry.path.read_bytes()
+    at = body_end(before)
+    record = {"ino": registry.path.stat().st_ino, "size": len(before), "at": at, "tail": before[at:].decode("latin-1")}
+    registry.journal_path.write_text(json.dumps({PENDING_KEY: record}) + "\n")
+    data = append_bytes(entry_line("00000000-dead-4000-8000-000000000000", {"model_name": "torn"}, ()), first=False)
+    with open(registry.path, "r+b") as handle:
+        handle.seek(at)
+        handle.write(data[:written])
+    return before
+
+
+@pytest.mark.parametrize("written", [1, 2, 40])
+def test_an_append_torn_by_a_kill_is_rolled_back_exactly(registry: ModelRegistry, written: int) -> None:
     first = registry.register_model(_entry(registry, "a"))
-    with open(registry.journal_path, "ab") as handle:
-        handle.write(b'{"gen":0,"op":"put","id":"torn","entry":{"model_na')  # a writer killed mid-line
+    before = _torn_append(registry, written)
     other = ModelRegistry(registry.path)
-    assert [m["id"] for m in other.list_models()] == [first]
-    second = other.register_model(_entry(other, "b"))
-    assert [m["id"] for m in ModelRegistry(registry.path).list_models()] == [second, first]
-    assert all(json.loads(line) for line in registry.journal_path.read_text().splitlines())
+    assert [m["id"] for m in other.list_models()] == [first]  # rolled back under the lock by this reader
+    assert registry.path.read_bytes() == before and registry.journal_path.read_bytes() == b""
+    second = registry.register_model(_entry(registry, "b"))  # the writer's cached view was refused, then re-read
+    assert list(json.loads(registry.path.read_text())) == [first, second]
 
 
-def test_corrupt_journal_line_names_the_line(registry: ModelRegistry) -> None:
-    registry.register_model(_entry(registry, "first"))  # the first write creates model_registry.json
+def test_an_unparseable_file_without_a_matching_record_is_corrupt_not_rolled_back(registry: ModelRegistry) -> None:
     registry.register_model(_entry(registry, "a"))
-    with open(registry.journal_path, "ab") as handle:
-        handle.write(b"garbage\n")
+    _torn_append(registry, 40)
+    damaged = registry.path.read_bytes()
+    registry.journal_path.write_bytes(b"")  # no record: not a torn append this version made
+    with pytest.raises(RegistryError, match="registry file is corrupt"):
+        ModelRegistry(registry.path).list_models()
+    assert registry.path.read_bytes() == damaged
+
+
+def test_corrupt_legacy_journal_line_names_the_line(registry: ModelRegistry) -> None:
+    registry.register_model(_entry(registry, "first"))
+    with open(registry.journal_path, "ab") as handle:  # an older version's operation journal
+        handle.write(b'{"gen":0,"op":"delete","id":"x"}\ngarbage\n')
     # The bad line is complete (newline-terminated): corruption, not a torn write.
     with pytest.raises(RegistryError, match=r"model_registry\.journal: registry file is corrupt \(line 2:.*delete that line"):
         ModelRegistry(registry.path).list_models()
 
 
-def test_missing_snapshot_with_later_journal_is_an_error(tmp_path: Path) -> None:
-    registry = ModelRegistry(init_workspace(tmp_path).registry_path, journal_limit=200)
-    for i in range(4):
-        registry.register_model(_entry(registry, f"m{i}"))
-    registry.register_model(_entry(registry, "tail"))
-    if registry.journal_path.stat().st_size == 0:
-        registry.set_description(registry.list_models()[0]["id"], "leave a journal line")
-    os.unlink(registry.path)
+def test_missing_file_with_a_later_legacy_journal_is_an_error(registry: ModelRegistry) -> None:
+    registry.folder.mkdir(parents=True, exist_ok=True)
+    registry.journal_path.write_text('{"gen":2,"op":"delete","id":"x"}\n')
     with pytest.raises(RegistryError, match="missing, but model_registry.journal continues a later generation"):
         ModelRegistry(registry.path).list_models()
 

@@ -17,12 +17,11 @@ from speakfeed_gui.core.registry.api import ModelRegistry
 from speakfeed_gui.core.settings.workspace import init_workspace
 
 # A writer process: registers `count` models (forever if 0) and prints each id once it is acknowledged.
-# A tiny journal_limit makes compactions frequent, so they happen under concurrency and under SIGKILL.
 WRITER = textwrap.dedent("""
     import sys
     from speakfeed_gui.core.registry.api import ModelRegistry
     path, tag, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    registry = ModelRegistry(path, journal_limit=3000)
+    registry = ModelRegistry(path)
     n = 0
     while count == 0 or n < count:
         model_id = registry.register_model({
@@ -54,7 +53,7 @@ def test_parallel_writers_lose_no_entry(tmp_path: Path) -> None:
     models = registry.list_models()
     assert len(printed) == 100 and sorted(m["id"] for m in models) == sorted(printed)
     assert sorted(m["version"] for m in models) == list(range(1, 101))  # versions assigned under the lock
-    assert json.loads(path.read_text())["_generation"] >= 1  # compactions really ran meanwhile
+    assert sorted(json.loads(path.read_text())) == sorted(printed)  # the plain file lists every model
 
 
 @pytest.mark.parametrize("round_", range(4))
@@ -72,10 +71,11 @@ def test_sigkill_keeps_every_acknowledged_registration(tmp_path: Path, round_: i
         # The first line was read above; ids printed before the kill are acknowledged.
         lines = out.split()
         acknowledged += lines
-        present = {m["id"] for m in ModelRegistry(path).list_models()}
+        present = {m["id"] for m in ModelRegistry(path).list_models()}  # rolls back a torn append
         assert set(acknowledged) <= present, f"lost {len(set(acknowledged) - present)} acknowledged ids"
+        assert set(json.loads(path.read_text())) == present
     registry = ModelRegistry(path)
-    new = registry.register_model({"model_name": "after", "experiment_name": "shared"})  # repairs any torn tail
+    new = registry.register_model({"model_name": "after", "experiment_name": "shared"})
     assert ModelRegistry(path).get_model_info(new)["model_name"] == "after"
 
 
@@ -85,7 +85,7 @@ def test_reader_never_sees_a_broken_registry_while_writers_write(tmp_path: Path)
     persistent = ModelRegistry(path)
     counts, reads = [], 0
     while any(proc.poll() is None for proc in writers) or reads < 5:
-        counts.append(len(persistent.list_models()))  # incremental journal-tail reads
+        counts.append(len(persistent.list_models()))  # incremental reads of the appended bytes
         assert len(ModelRegistry(path).list_models()) >= counts[-1]  # a cold read is never behind
         reads += 1
     printed = [i for proc in writers for i in _finish(proc)]

@@ -9,6 +9,7 @@ with other writers running, by test_concurrency.py here.
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -26,8 +27,9 @@ from tests.reliability.helpers import finish, kill_after, spawn_worker
 def assert_consistent(ws: Workspace, acknowledged: list[str]) -> int:
     """Registry parses, holds every acknowledged id, and every listed model verifies and loads."""
     registry = ModelRegistry(ws.registry_path)
-    models = registry.list_models()
+    models = registry.list_models()  # also rolls back an append the kill tore
     ids = {m["id"] for m in models}
+    assert set(json.loads(ws.registry_path.read_text())) == ids  # the plain file holds exactly the listed models
     lost = set(acknowledged) - ids
     assert not lost, f"{len(lost)} acknowledged models lost"
     for model in models:

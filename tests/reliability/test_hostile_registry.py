@@ -128,3 +128,20 @@ def test_hostile_registry_through_the_cli(tmp_path: Path, case: str) -> None:
     command = ["models", "verify", MODEL_ID] if case == "no metadata recorded" else ["models", "alias", "live", MODEL_ID]
     assert_refused(run_cli(ws.root, *command), "no metadata file is recorded" if case == "no metadata recorded" else "corrupt")
     assert tree_state(ws.root) == before
+
+
+def test_an_older_registry_on_a_read_only_disk_is_read_in_memory(tmpfs) -> None:
+    """Migration needs the lock and a rewrite; a read-only disk still lists every model, changing nothing."""
+    from tests.core.test_registry import legacy_workspace
+
+    fs = tmpfs("4m")
+    path, ids = legacy_workspace(fs.path)
+    before = tree_state(path.parent)
+    fs.read_only()
+    registry = ModelRegistry(path)
+    assert [m["id"] for m in registry.list_models()] == [ids[2], ids[1], ids[0]]
+    assert registry.aliases() == {"live": ids[0], "best": ids[2]}
+    with pytest.raises(SpeakFeedError) as info:
+        registry.set_alias("other", ids[1])
+    assert_one_line(info.value, "read-only file system")
+    assert tree_state(path.parent) == before

@@ -3,11 +3,11 @@
 Each worker prints one line to stdout (flushed) right after a call returned, so every printed line is
 an acknowledged write; the tests SIGKILL workers at random moments and compare.
 
-    register REGISTRY TAG COUNT [JOURNAL_LIMIT]   register COUNT models (0: forever), print each id
-    read REGISTRY STOP_FILE                       read the registry files until STOP_FILE exists
-    save WORKSPACE [COUNT]                        trainer._save_and_register a fitted model COUNT times (0: forever)
-    train WORKSPACE DATASET                       run_training_experiment forever
-    session FOLDER [KEY_FILE]                     SessionRecorder.append forever (encrypted with a key file), print the window count
+    register REGISTRY TAG COUNT     register COUNT models (0: forever), print each id
+    read REGISTRY STOP_FILE         read the registry file until STOP_FILE exists
+    save WORKSPACE [COUNT]          trainer._save_and_register a fitted model COUNT times (0: forever)
+    train WORKSPACE DATASET [COUNT] run_training_experiment COUNT times (0: forever)
+    session FOLDER [KEY_FILE]       SessionRecorder.append forever (encrypted with a key file), print the window count
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import sys
 from pathlib import Path
 
 
-def register(path: str, tag: str, count: str, journal_limit: str = str(256 * 1024)) -> None:
+def register(path: str, tag: str, count: str) -> None:
     from speakfeed_gui.core.registry.api import ModelRegistry
 
-    registry = ModelRegistry(path, journal_limit=int(journal_limit))
+    registry = ModelRegistry(path)
     n = 0
     while int(count) == 0 or n < int(count):
         model_id = registry.register_model({
@@ -33,49 +33,41 @@ def register(path: str, tag: str, count: str, journal_limit: str = str(256 * 102
 
 
 def read(path: str, stop_file: str) -> None:
-    """Raw files must always parse; a registry view must never shrink or lose an id it showed."""
+    """The raw file must parse whenever no write is in progress (read under the shared lock, as any
+    reader that needs it may); a registry view must never shrink or lose an id it showed."""
+    import fcntl
+
     from speakfeed_gui.core.registry.api import ModelRegistry
 
-    snapshot, journal = Path(path), Path(path).with_name(Path(path).stem + ".journal")
+    registry_file = Path(path)
     persistent = ModelRegistry(path)
     seen: set[str] = set()
-    reads = snapshot_reads = 0
-    while not os.path.exists(stop_file):
-        try:
-            raw = snapshot.read_bytes()
-        except FileNotFoundError:
-            raw = None
-        if raw is not None:
-            data = json.loads(raw)  # a partial snapshot would raise here
-            assert isinstance(data, dict) and isinstance(data.get("_generation", 0), int), raw[:200]
-            snapshot_reads += 1
-        before = _stat(snapshot)
-        try:
-            lines = journal.read_bytes().split(b"\n")
-        except FileNotFoundError:
-            lines = [b""]
-        try:
-            for line in lines[:-1]:  # complete lines only: the last one may be in progress
-                op = json.loads(line)
-                assert op["op"] == "put" and isinstance(op["gen"], int), line
-        except (ValueError, AssertionError):
-            if _stat(snapshot) == before:  # no compaction truncated the journal under this read
-                raise
-        now = {entry["id"] for entry in persistent.list_models()}
-        cold = {entry["id"] for entry in ModelRegistry(path).list_models()}
-        assert seen <= now, f"an entry disappeared: {len(seen - now)} ids"
-        assert now <= cold, "a fresh reader is behind an older one"
-        seen = now
-        reads += 1
-    print(json.dumps({"reads": reads, "snapshot_reads": snapshot_reads, "seen": len(seen)}, separators=(",", ":")), flush=True)
-
-
-def _stat(path: Path) -> tuple[int, int] | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return st.st_ino, st.st_mtime_ns
+    reads = raw_reads = unlocked_torn = 0
+    with open(f"{path}.lock", "a") as lock:
+        while not os.path.exists(stop_file):
+            fcntl.flock(lock, fcntl.LOCK_SH)  # writers hold LOCK_EX on it (filelock) while they write
+            try:
+                raw = registry_file.read_bytes() if registry_file.exists() else None
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+            if raw is not None:
+                data = json.loads(raw)  # a partial file would raise here
+                assert isinstance(data, dict) and not any(key.startswith("_") for key in data), raw[:200]
+                raw_reads += 1
+            try:  # without the lock, a read may catch an append mid-write: counted, not asserted
+                json.loads(registry_file.read_bytes())
+            except FileNotFoundError:
+                pass
+            except ValueError:
+                unlocked_torn += 1
+            now = {entry["id"] for entry in persistent.list_models()}
+            cold = {entry["id"] for entry in ModelRegistry(path).list_models()}
+            assert seen <= now, f"an entry disappeared: {len(seen - now)} ids"
+            assert now <= cold, "a fresh reader is behind an older one"
+            seen = now
+            reads += 1
+    print(json.dumps({"reads": reads, "raw_reads": raw_reads, "unlocked_torn": unlocked_torn, "seen": len(seen)},
+                     separators=(",", ":")), flush=True)
 
 
 def _fitted() -> tuple[object, object]:
@@ -104,12 +96,12 @@ def save(root: str, count: str = "0") -> None:
               flush=True)
 
 
-def train(root: str, dataset: str) -> None:
+def train(root: str, dataset: str, count: str = "0") -> None:
     from speakfeed_gui.core.settings.workspace import init_workspace
     from speakfeed_gui.core.training.trainer import run_training_experiment
 
     ws = init_workspace(root)
-    while True:
+    for _ in iter(int, 1) if int(count) == 0 else range(int(count)):
         print(run_training_experiment(dataset, "logistic_regression", experiment_name="crash", workspace=ws), flush=True)
 
 

@@ -1,8 +1,9 @@
 """The model registry: one UUID per trained model, aliases, and lookups by id, alias or id prefix.
 
-`ModelRegistry` adds what a model is to `RegistryStore` (registry_store.py: the files, the lock,
-crash safety, the per-process cache), whose formats are in registry_format.py. Artifact paths are
-stored relative to the registry folder (so a workspace can be moved) and returned absolute.
+`ModelRegistry` adds what a model is to `RegistryStore` (store.py: the file, the lock, crash
+safety, the per-process cache), whose formats are in format.py. Artifact paths are stored relative
+to the workspace root as in the seed (`models/<experiment>/<name>.skops`, so a workspace can be
+moved) and returned absolute.
 """
 
 from __future__ import annotations
@@ -19,20 +20,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from speakfeed_gui.core.errors import ModelNotFoundError, RegistryError
-from speakfeed_gui.core.registry.format import (
-    ALIASES_KEY,
-    FILES_KEY,
-    GENERATION_KEY,
-    PATH_KEYS,
-    artifact_files,
-    entry_problem,
-)
+from speakfeed_gui.core.registry.format import FILES_KEY, PATH_KEYS, artifact_files, entry_problem
 from speakfeed_gui.core.registry.store import RegistryState, RegistryStore
 
-__all__ = [
-    "ALIASES_KEY", "FILES_KEY", "GENERATION_KEY", "MIN_PREFIX", "PATH_KEYS", "ModelRegistry", "entry_problem",
-    "guard_writes", "write_refusal",
-]
+__all__ = ["FILES_KEY", "MIN_PREFIX", "PATH_KEYS", "ModelRegistry", "entry_problem", "guard_writes", "write_refusal"]
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +35,13 @@ _isabs: Callable[[str], bool] = (lambda p: p.startswith("/")) if os.name == "pos
 
 
 class ModelRegistry(RegistryStore):
-    """`models/model_registry.json` and its journal; registry_store.py lists the guarantees."""
+    """`models/model_registry.json`; store.py lists the guarantees."""
 
     read_only: str | None = None  # why this user may not change the registry (guard_writes); None: writable
 
-    def __init__(self, path: str | Path, *, journal_limit: int = 256 * 1024, lock_timeout: float = 30.0) -> None:
-        super().__init__(path, journal_limit=journal_limit, lock_timeout=lock_timeout)
-        self._prefix = str(self.folder) + os.sep  # _public joins paths by concatenation: the hot path
+    def __init__(self, path: str | Path, *, lock_timeout: float = 30.0) -> None:
+        super().__init__(path, lock_timeout=lock_timeout)
+        self._prefix = str(self.root) + os.sep  # _public joins paths by concatenation: the hot path
 
     def _write(self, make_op: Callable[[RegistryState], dict[str, Any] | None]) -> dict[str, Any] | None:
         """Every change passes here: refused (one line) before the lock when `read_only` says why."""
@@ -94,13 +85,10 @@ class ModelRegistry(RegistryStore):
 
     def _relative(self, value: Any, key: str) -> str:
         path = os.fspath(value)
-        if not os.path.isabs(path):
-            return Path(path).as_posix()
-        try:
-            return Path(os.path.realpath(path)).relative_to(os.path.realpath(self.folder)).as_posix()
-        except ValueError:
-            log.info("%s: %s is outside the registry folder; stored as an absolute path", key, path)
-            return path
+        stored = self.stored_path(path)
+        if os.path.isabs(stored):
+            log.info("%s: %s is outside the workspace %s; stored as an absolute path", key, path, self.root)
+        return stored
 
     def _absolute(self, path: str) -> str:
         return path if _isabs(path) else self._prefix + path  # plain concatenation: list_models() runs this 40k times
@@ -172,7 +160,8 @@ class ModelRegistry(RegistryStore):
 
         `version` is assigned here: 1 + the highest version among entries of the same experiment_name.
         Artifact paths (model_path, scaler_path, metadata_path, extra_files) are stored relative to
-        the registry folder when inside it; relative paths given are taken as relative to it.
+        the workspace root (the registry folder's parent) when inside it; relative paths given are
+        taken as relative to it (`models/<experiment>/...`, the seed's form).
         """
         if not isinstance(entry, Mapping):
             raise RegistryError(f"{self.path}: a registry entry must be a mapping, got {type(entry).__name__}")

@@ -186,6 +186,8 @@ def _copy_in(item: Mapping[str, str], archive: zipfile.ZipFile) -> str:
 def _check_member(bundle: Path, info: zipfile.ZipInfo, seen: set[str], max_member_bytes: int) -> None:
     name = info.filename
     where = f"{bundle}: member {name!r}"
+    if not name:  # ZipInfo.is_dir() below would raise IndexError on it
+        raise IntegrityError(f"{where} has an empty name; refused")
     if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
         raise IntegrityError(f"{where} has an absolute path; refused")
     if ".." in re.split(r"[/\\]", name):

@@ -33,8 +33,15 @@ EXPERIMENT_NAME = "default-emodb"
 # 0.60-0.62 for C 0.01-1 but 23 % of its answers fall below the 0.4 confidence threshold (SVM: 1 %),
 # MLP 0.61-0.63 at 50x the fit time, random forest 0.56. Adding the synthetic demo corpus to the
 # training speakers lowered it (SVM 0.59, LR 0.58): left out.
+#
+# Per-speaker normalisation (every feature z-scored within a voice) lifts that SVM from 0.61 to 0.76 when
+# the held-out speaker's own clips set the statistics, and to 0.70 in the live form, where the voice's
+# running statistics start from the training population's and follow the talk (bench/speaker_norm.py,
+# the same folds, 5 labels): the default normalises per speaker.
 MODEL_TYPE = "svm"
 HYPERPARAMETERS: dict[str, Any] = {"C": 3.0, "kernel": "rbf", "gamma": "scale", "class_weight": "balanced"}
+NORMALIZE = "speaker"
+LIVE_FORM_UAR = 0.70  # bench/speaker_norm.py on the 5 labels: running statistics, clips in random order
 DESCRIPTION_HEAD = (
     "Default model: learned from German acted speech of 7 actors (EmoDB, 387 clips of 2 s; neutral->calm, "
     "fear->anxious, anger/disgust->frustrated, happiness->energetic, boredom/sadness->burned_out)."
@@ -61,9 +68,10 @@ def needs_bootstrap(workspace: Workspace) -> bool:
 def describe(loso: dict[str, Any]) -> str:
     """The registered description: what the model learned from and its speaker-independent result."""
     return (
-        f"{DESCRIPTION_HEAD} Leave-one-speaker-out over those actors: UAR {loso['uar']:.2f} over "
-        f"{len(loso['labels'])} labels (chance {1 / len(loso['labels']):.2f}), accuracy {loso['accuracy']:.2f}. "
-        f"{DESCRIPTION_TAIL}"
+        f"{DESCRIPTION_HEAD} Features are normalised per voice. Leave-one-speaker-out over those actors: "
+        f"UAR {loso['uar']:.2f} over {len(loso['labels'])} labels (chance {1 / len(loso['labels']):.2f}), "
+        f"accuracy {loso['accuracy']:.2f}, when a speaker's whole set of clips sets the voice's statistics; "
+        f"about {LIVE_FORM_UAR:.2f} live, where they are learned as the talk goes on. {DESCRIPTION_TAIL}"
     )
 
 
@@ -113,7 +121,7 @@ def bootstrap(
             raise DatasetError(f"{EMODB_CSV}: the bundled EmoDB corpus is missing; reinstall SpeakFeed or restore resources/emodb")
         # first the speaker-independent estimate (it also fills the feature cache the trainer then reads)
         loso = leave_one_speaker_out(EMODB_CSV, MODEL_TYPE, HYPERPARAMETERS, label_map=EMODB_LABEL_MAP,
-                                     workspace=workspace, progress=progress, cancel=cancel)
+                                     normalize=NORMALIZE, workspace=workspace, progress=progress, cancel=cancel)
         model_id = run_training_experiment(
             EMODB_CSV,
             MODEL_TYPE,
@@ -126,6 +134,7 @@ def bootstrap(
             description=describe(loso),
             tags=TAGS,
             label_map=EMODB_LABEL_MAP,
+            normalize=NORMALIZE,
         )
         try:
             add_evaluation(_registry(workspace), model_id, loso)

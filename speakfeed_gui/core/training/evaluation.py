@@ -29,6 +29,13 @@ def evaluate(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]
     }
 
 
+def _present_uar(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Macro recall over the labels this subset holds (one speaker may lack some)."""
+    from sklearn.metrics import recall_score
+
+    return float(recall_score(y_true, y_pred, labels=sorted(set(y_true.tolist())), average="macro", zero_division=0))
+
+
 def cross_validate(
     make_model: Callable[[np.ndarray], Any],
     X: np.ndarray,
@@ -76,7 +83,8 @@ def cross_validate(
     if speakers is not None and all(s is not None for s in speakers):
         who = np.asarray(speakers, dtype=object)
         result["per_speaker"] = {
-            str(s): {"accuracy": float(np.mean(pred[who == s] == y[who == s])), "n": int(np.sum(who == s))}
+            str(s): {"accuracy": float(np.mean(pred[who == s] == y[who == s])), "n": int(np.sum(who == s)),
+                     "uar": _present_uar(y[who == s], pred[who == s])}
             for s in sorted(set(speakers))
         }
     return result

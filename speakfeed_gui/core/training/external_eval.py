@@ -43,11 +43,19 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _featurize(clips: Sequence[Any], ws: Workspace, progress: ProgressCallback, cancel: CancelToken | None) -> np.ndarray:
+def _featurize(clips: Sequence[Any], ws: Workspace, progress: ProgressCallback, cancel: CancelToken | None,
+               feature_set: Any, metadata: Mapping[str, Any]) -> np.ndarray:
+    """The model's own features of the clips, normalised per speaker when the model was trained so (each
+    speaker of the dataset by its own clips, as in leave-one-speaker-out)."""
     from speakfeed_gui.core.features.batch import featurize_files
+    from speakfeed_gui.core.features.normalization import NormalizationSpec, zscore_by_speaker
     from speakfeed_gui.core.training.trainer import _writable_cache
 
-    return featurize_files([c.path for c in clips], cache_dir=_writable_cache(ws), progress=progress, cancel=cancel)
+    X = featurize_files([c.path for c in clips], cache_dir=_writable_cache(ws), progress=progress, cancel=cancel,
+                        feature_set=feature_set)
+    if NormalizationSpec.from_metadata(metadata).kind == "speaker":
+        X = zscore_by_speaker(X, [c.speaker for c in clips])
+    return X
 
 
 def _usable(dataset_path: str | Path, label_map: Mapping[str, str] | None, skip_bad: bool,
@@ -83,21 +91,21 @@ def leave_one_speaker_out(
     hyperparameters: Mapping[str, Any],
     *,
     label_map: Mapping[str, str] | None = None,
+    normalize: str = "none",
     workspace: Workspace | None = None,
     seed: int = 42,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> dict[str, Any]:
-    """Pooled leave-one-speaker-out predictions of scaler + classifier (sklearn LeaveOneGroupOut) -> a record.
+    """The trainer's pooled leave-one-speaker-out CV (training.evaluation.cross_validate) as an evaluation record.
 
     Every clip is predicted by a model trained on the other speakers only: the figure to quote for
     voices the model has never heard. Needs speakers for every clip and at least 3 of them.
     """
-    from sklearn.model_selection import LeaveOneGroupOut
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     from speakfeed_gui.core.training.estimators import make_estimator, validate_hyperparameters
+    from speakfeed_gui.core.training.evaluation import cross_validate
+    from speakfeed_gui.core.training.trainer import prepare_features
+    from speakfeed_gui.core.training.versioning import cv_splits
 
     progress = progress or no_progress
     ws = workspace or resolve_workspace()
@@ -106,23 +114,18 @@ def leave_one_speaker_out(
     speakers = [c.speaker for c in clips]
     if None in speakers or len(set(speakers)) < 3:
         raise DatasetError(f"{dataset.source}: leave-one-speaker-out needs a speaker for every clip and at least 3 speakers")
-    X = _featurize(clips, ws, progress, cancel)
-    y = np.array([c.label for c in clips])
-    groups = np.array(speakers)
-    labels = sorted(set(y.tolist()))
-    predicted = np.empty_like(y)
-    folds = list(LeaveOneGroupOut().split(X, y, groups))
-    for n, (train, test) in enumerate(folds, start=1):  # cross_val_predict's folds, one at a time to allow Cancel
-        check_cancel(cancel)
-        model = make_pipeline(StandardScaler(), make_estimator(model_type, params, seed, y[train]))
-        predicted[test] = model.fit(X[train], y[train]).predict(X[test])
-        progress("evaluate", n, len(folds), f"speaker {groups[test][0]} held out")
-    record = score(y, predicted, labels)
-    record["per_speaker_uar"] = {
-        str(s): score(y[groups == s], predicted[groups == s], labels)["uar"] for s in sorted(set(speakers))
-    }
+    _, _, clips, X, y, speakers, _ = prepare_features(dataset_path, ws, normalize=normalize, progress=progress,
+                                                      cancel=cancel, label_map=label_map)
+    folds = cv_splits(list(y), speakers, folds="loso", seed=seed)
+    progress("evaluate", 0, 1, f"leave-one-speaker-out over {len(folds)} speakers")
+    record = cross_validate(lambda y_fold: make_estimator(model_type, params, seed, y_fold), X, y, folds,
+                            speakers=speakers, scheme="leave-one-speaker-out")
+    check_cancel(cancel)
+    progress("evaluate", 1, 1, f"UAR {record['macro_recall']:.3f}")
+    record["uar"] = record["macro_recall"]
+    record["per_speaker_uar"] = {s: v["uar"] for s, v in record["per_speaker"].items()}
     record.update(kind=KIND_LOSO, created_at=_now(), model_type=model_type, hyperparameters=params,
-                  dataset=_dataset_record(dataset, report, clips, label_map, cancel))
+                  normalization=normalize, dataset=_dataset_record(dataset, report, clips, label_map, cancel))
     return record
 
 
@@ -142,7 +145,7 @@ def evaluate_on_dataset(
     Dataset labels (after `label_map`) must be labels the model predicts; otherwise one line names
     the label, the model's labels and how to map it.
     """
-    from speakfeed_gui.core.models.audio_emotion import check_feature_set
+    from speakfeed_gui.core.models.audio_emotion import model_feature_set
     from speakfeed_gui.core.registry.api import ModelRegistry
     from speakfeed_gui.core.registry.artifacts import load_from_metadata
 
@@ -153,10 +156,10 @@ def evaluate_on_dataset(
     if not entry.get("metadata_path"):
         raise DatasetError(f"model {entry['id']}: has no trained artifacts to evaluate")
     classifier, scaler, metadata = load_from_metadata(entry["metadata_path"], entry.get("metadata_sha256"))
-    check_feature_set(entry["id"], metadata)
+    feature_set = model_feature_set(entry["id"], metadata)
     model_labels = [str(c) for c in classifier.classes_]
     dataset, report, clips = _usable(dataset_path, label_map, skip_bad, progress, cancel, model_labels)
-    X = _featurize(clips, ws, progress, cancel)
+    X = _featurize(clips, ws, progress, cancel, feature_set, metadata)
     check_cancel(cancel)
     progress("evaluate", 0, 1, f"predicting {len(clips)} clips")
     predicted = classifier.predict(scaler.transform(X))
