@@ -88,10 +88,14 @@ def test_pauses_found_through_the_energy_vad():
 
 
 @pytest.mark.parametrize("rate", [3.0, 4.0, 6.0])
-def test_speaking_rate_of_amplitude_modulated_voice(rate):
+def test_syllable_nuclei_of_amplitude_modulated_voice(rate):
+    """One nucleus per synthetic syllable; the rate is that count through the real-speech calibration."""
     audio = syllables(180.0, 3.0, rate_hz=rate)
     mask = EnergyVAD().speech_mask(audio)
-    assert P.speaking_rate_sps(audio, SR, mask) == pytest.approx(rate, rel=0.12)
+    nuclei = P.syllable_nuclei(audio, SR, mask)
+    assert nuclei.size / 3.0 == pytest.approx(rate, rel=0.12)
+    speaking = P.fill_short_gaps(mask, FRAME_S).sum() * FRAME_S
+    assert P.speaking_rate_sps(audio, SR, mask) == pytest.approx(P.calibrated_rate(nuclei.size, speaking))
 
 
 def test_speaking_rate_needs_voice():
@@ -131,6 +135,6 @@ def test_speaking_rate_over_sliding_windows_has_no_edge_bias():
     rates = []
     for start in np.arange(0.0, 3.9, 0.13):
         window = audio[int(start * SR) : int(start * SR) + 2 * SR]
-        rates.append(P.speaking_rate_sps(window, SR, EnergyVAD().speech_mask(window)))
+        rates.append(P.syllable_nuclei(window, SR, EnergyVAD().speech_mask(window)).size / 2.0)
     assert np.mean(rates) == pytest.approx(4.0, rel=0.06)
     assert min(rates) >= 3.4 and max(rates) <= 4.6

@@ -18,8 +18,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from speakfeed_gui.core.audio.capture import dbfs
 from speakfeed_gui.core.audio.decode import SAMPLE_RATE, resample
+from speakfeed_gui.core.audio.levels import dbfs
 from speakfeed_gui.core.audio.ringbuffer import RingBuffer
 from speakfeed_gui.core.audio.vad import VAD, make_vad
 from speakfeed_gui.core.live.prosody import ProsodyMetrics, measure_prosody, warm_up
