@@ -15,13 +15,13 @@ from typing import Any, Mapping
 import numpy as np
 
 from speakfeed_gui.core.audio.levels import power_db
-from speakfeed_gui.core.audio.pauses import MIN_PAUSE_SECONDS, PauseStats, fill_short_gaps, pauses
+from speakfeed_gui.core.audio.pauses import MIN_PAUSE_SECONDS, PauseStats, fill_short_gaps, pauses, runs
 from speakfeed_gui.core.audio.pitch import FRAME_SECONDS as PITCH_FRAME_SECONDS
 from speakfeed_gui.core.audio.pitch import PitchTrack, pitch_track
 from speakfeed_gui.core.audio.vad import FRAME, frame_db
 
 __all__ = ["PauseStats", "PitchTrack", "ProsodyMetrics", "band_status", "fill_short_gaps", "measure_prosody",
-           "pauses", "pitch_track", "speaking_rate_sps", "syllable_nuclei"]
+           "pauses", "pitch_track", "speaking_rate_sps", "speech_segments", "syllable_nuclei", "timeline_measures"]
 
 MIN_VOICED_FRAMES = 5
 # syllable nuclei (de Jong & Wempe 2009, on our own intensity and pitch)
@@ -188,13 +188,14 @@ def calibrated_rate(nuclei: int, speech_seconds: float) -> float | None:
     return RATE_OFFSET + RATE_SLOPE * nuclei / speech_seconds if nuclei else 0.0
 
 
-def measure_prosody(audio: np.ndarray, sr: int, speech_mask: np.ndarray, frame_seconds: float) -> ProsodyMetrics:
+def measure_prosody(audio: np.ndarray, sr: int, speech_mask: np.ndarray, frame_seconds: float,
+                    pitch: PitchTrack | None = None) -> ProsodyMetrics:
     """All measures of one window given its VAD mask (frames of `frame_seconds`)."""
     frame = int(round(frame_seconds * sr))
     mask = _fit(speech_mask, frame_db(audio, frame).size)
     if not mask.any():
         return ProsodyMetrics(loudness_dbfs=_clean(loudness_dbfs(audio, None, frame), 2))
-    track = pitch_track(audio, sr)
+    track = pitch if pitch is not None else pitch_track(audio, sr)
     voiced = track.f0[np.isfinite(track.f0)]
     paused = pauses(mask, frame_seconds)
     return ProsodyMetrics(
@@ -207,6 +208,53 @@ def measure_prosody(audio: np.ndarray, sr: int, speech_mask: np.ndarray, frame_s
         pause_share=_clean(paused.share),
         longest_pause_seconds=_clean(paused.longest_seconds),
         speaking_rate_sps=_clean(speaking_rate_sps(audio, sr, mask, frame_seconds=frame_seconds, pitch=track)),
+    )
+
+
+TIMELINE_STEP = 0.01  # seconds per frame of the session's speech mask
+
+
+def speech_segments(mask: np.ndarray, frame_seconds: float, t_start: float, since: float,
+                    until: float) -> list[list[float]]:
+    """[start, end] session times of the mask's speech runs within [since, until) (a window's new part)."""
+    segments = []
+    for value, a, b in runs(mask):
+        start, end = max(t_start + a * frame_seconds, since), min(t_start + b * frame_seconds, until)
+        if value and end > start:
+            segments.append([round(start, 4), round(end, 4)])
+    return segments
+
+
+@dataclass(frozen=True)
+class TimelineMeasures:
+    """Pauses and speaking rate of a whole session, from its continuous voice activity."""
+
+    pause_count: int
+    mean_pause_seconds: float | None
+    longest_pause_seconds: float | None
+    pause_share: float | None
+    speaking_seconds: float
+    speaking_rate_sps: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def timeline_measures(segments: list[list[float]] | list[tuple[float, float]], nuclei: int) -> TimelineMeasures:
+    """Pause figures (core.audio.pauses on the joined speech segments) and syllables per second of speaking time."""
+    end = max((float(b) for _, b in segments), default=0.0)
+    mask = np.zeros(int(math.ceil(end / TIMELINE_STEP)) + 1, dtype=bool)
+    for a, b in segments:
+        mask[int(round(float(a) / TIMELINE_STEP)) : int(round(float(b) / TIMELINE_STEP))] = True
+    stats = pauses(mask, TIMELINE_STEP)
+    rate = calibrated_rate(int(nuclei), stats.speaking_seconds) if stats.speaking_seconds >= 0.5 else None
+    return TimelineMeasures(
+        pause_count=stats.count,
+        mean_pause_seconds=_clean(stats.mean_seconds),
+        longest_pause_seconds=_clean(stats.longest_seconds),
+        pause_share=_clean(stats.share),
+        speaking_seconds=round(stats.speaking_seconds, 3),
+        speaking_rate_sps=_clean(rate),
     )
 
 

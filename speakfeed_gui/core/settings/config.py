@@ -15,6 +15,7 @@ import yaml
 
 from speakfeed_gui.core.errors import ConfigError, first_line
 from speakfeed_gui.core.settings.backends import known_types, validate_backend_config
+from speakfeed_gui.core.settings.measures import DEFAULT_TARGETS
 
 DEFAULT_LABELS = ("calm", "anxious", "frustrated", "energetic", "burned_out")
 
@@ -71,16 +72,6 @@ class AppConfig:
     live: LiveSettings = LiveSettings()
 
 
-DEFAULT_TARGETS: dict[str, tuple[float, float]] = {
-    "pitch_variation_semitones": (2.0, 8.0),
-    "loudness_dbfs": (-35.0, -12.0),
-    "loudness_variation_db": (3.0, 12.0),
-    "pause_share": (0.05, 0.35),
-    "mean_pause_seconds": (0.2, 1.5),
-    "speaking_rate_sps": (3.0, 5.5),
-    "words_per_minute": (130.0, 175.0),
-    "filler_per_minute": (0.0, 3.0),
-}
 
 
 class _Reader:
