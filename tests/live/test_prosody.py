@@ -138,3 +138,79 @@ def test_speaking_rate_over_sliding_windows_has_no_edge_bias():
         rates.append(P.syllable_nuclei(window, SR, EnergyVAD().speech_mask(window)).size / 2.0)
     assert np.mean(rates) == pytest.approx(4.0, rel=0.06)
     assert min(rates) >= 3.4 and max(rates) <= 4.6
+
+
+# -- real speech: EmoDB's hand-marked syllables and Praat's pitch ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def emodb_rates():
+    """(speaker, hand-counted rate, our rate) of every hand-marked EmoDB utterance, silero VAD masks."""
+    from speakfeed_gui.core.audio.vad import SileroVAD
+    from speakfeed_gui.core.live.preparation import limit_torch_threads
+    from tests.emodb import utterances
+
+    vad = SileroVAD()
+    previous = limit_torch_threads(1)  # as a live session runs silero; several threads crawl on a busy CPU
+    try:
+        rows = []
+        for u in utterances():
+            audio = u.audio()
+            rate = P.speaking_rate_sps(audio, SR, vad.speech_mask(audio), frame_seconds=FRAME_S)
+            rows.append((u.speaker, u.rate, np.nan if rate is None else rate))
+    finally:
+        limit_torch_threads(previous)
+    return rows
+
+
+@pytest.mark.slow
+def test_speaking_rate_matches_hand_counted_syllables_of_real_speech(emodb_rates):
+    """Issue 16's goal on 386 real utterances: bias within 10 %, MAE <= 0.8 syll/s, r >= 0.6 (measured
+    0.997 of the truth, MAE 0.77, r 0.69; the seed's estimator gave 3.7 against 6.0, r 0.48)."""
+    speakers = np.array([r[0] for r in emodb_rates])
+    truth, ours = (np.array([r[i] for r in emodb_rates]) for i in (1, 2))
+    assert len(truth) == 386 and np.isfinite(ours).all()
+    assert abs(ours.mean() / truth.mean() - 1) <= 0.05
+    assert np.abs(ours - truth).mean() <= 0.8
+    assert np.corrcoef(ours, truth)[0, 1] >= 0.65
+    for speaker in np.unique(speakers):  # no speaker is served much worse than the others
+        mine = speakers == speaker
+        assert abs(ours[mine].mean() / truth[mine].mean() - 1) <= 0.12, speaker
+
+
+@pytest.mark.slow
+def test_calibration_holds_for_speakers_it_was_not_fitted_on(emodb_rates):
+    """The rate line refitted leaving each speaker out predicts that speaker within 10 % on average."""
+    speakers = np.array([r[0] for r in emodb_rates])
+    truth, ours = (np.array([r[i] for r in emodb_rates]) for i in (1, 2))
+    nuclei_rate = (ours - P.RATE_OFFSET) / P.RATE_SLOPE
+    errors = []
+    for speaker in np.unique(speakers):
+        out = speakers == speaker
+        slope, offset = np.polyfit(nuclei_rate[~out], truth[~out], 1)
+        predicted = offset + slope * nuclei_rate[out]
+        assert abs(predicted.mean() / truth[out].mean() - 1) <= 0.10, speaker
+        errors.append(np.abs(predicted - truth[out]))
+    assert np.concatenate(errors).mean() <= 0.85
+
+
+@pytest.mark.slow
+def test_pitch_agrees_with_praat_on_real_speech():
+    """The one tracker against Praat's autocorrelation pitch (parselmouth) on 70 EmoDB clips of all speakers."""
+    parselmouth = pytest.importorskip("parselmouth")
+    from tests.emodb import utterances
+
+    ours, praat = [], []
+    for u in utterances()[::5][:70]:
+        audio = u.audio()
+        f0 = P.pitch_track(audio, SR).f0
+        reference = parselmouth.Sound(audio.astype(np.float64), SR).to_pitch(pitch_floor=50.0, pitch_ceiling=500.0)
+        theirs = reference.selected_array["frequency"]
+        if np.isfinite(f0).sum() < 20 or (theirs > 0).sum() < 20:
+            continue
+        ours.append(np.nanmedian(f0))
+        praat.append(np.median(theirs[theirs > 0]))
+    ours, praat = np.array(ours), np.array(praat)
+    assert len(ours) >= 60
+    assert np.corrcoef(ours, praat)[0, 1] >= 0.95
+    assert np.median(np.abs(12 * np.log2(ours / praat))) <= 0.5  # semitones
