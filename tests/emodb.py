@@ -40,15 +40,20 @@ class Utterance:
         return samples
 
 
+def find_root() -> Path | None:
+    """The first place holding the subset, or None (bench/ uses this too)."""
+    return next((root for root in CANDIDATES if (root / "syllables.csv").is_file()), None)
+
+
 def emodb_root() -> Path:
-    for root in CANDIDATES:
-        if (root / "syllables.csv").is_file():
-            return root
-    pytest.skip("EmoDB is not in resources/emodb (nor in ../shared/corpora/emodb)")
+    root = find_root()
+    if root is None:
+        pytest.skip("EmoDB is not in resources/emodb (nor in ../shared/corpora/emodb)")
+    return root
 
 
-def utterances() -> list[Utterance]:
-    root = emodb_root()
+def utterances(root: Path | None = None) -> list[Utterance]:
+    root = root or emodb_root()
     with open(root / "dataset.csv", newline="") as handle:
         speakers = {row["path"]: row["speaker"] for row in csv.DictReader(handle)}
     with open(root / "syllables.csv", newline="") as handle:
