@@ -288,7 +288,7 @@ class LiveAnalyzer:
             self._finish("error", message)
 
     def _loop(self) -> None:
-        warm_up()  # compile yin now, while the speaker has not started, not on the first speech window
+        warm_up()  # import scipy.fft now, while the speaker has not started, not on the first speech window
         next_end = self._origin + self.window
         poll = min(0.02, self.settings.hop_seconds / 5)
         while not self._halt.wait(poll):
