@@ -117,9 +117,10 @@ class WindowAnalyzer:
             speech_fraction=fraction,
             level_dbfs=dbfs(window),
         )
-        track = self._timeline(result, window, mask)
+        track, nuclei = self._timeline(result, window, mask)
         if result.is_speech:
-            result.prosody = measure_prosody(window, SAMPLE_RATE, mask, self.vad.frame_seconds, pitch=track)
+            result.prosody = measure_prosody(window, SAMPLE_RATE, mask, self.vad.frame_seconds, pitch=track,
+                                             nuclei=nuclei)
             result.prediction, result.transcript = self._predict(window)
             if result.prediction is None:
                 result.label = UNCLASSIFIED
@@ -130,20 +131,22 @@ class WindowAnalyzer:
         result.compute_ms = (time.perf_counter() - began) * 1000.0
         return result
 
-    def _timeline(self, result: WindowResult, window: np.ndarray, mask: np.ndarray) -> PitchTrack | None:
-        """Speech segments and syllable nuclei of the window's new part; the pitch track when one was needed."""
+    def _timeline(self, result: WindowResult, window: np.ndarray,
+                  mask: np.ndarray) -> tuple[PitchTrack | None, np.ndarray | None]:
+        """Speech segments and syllable nuclei of the window's new part; the window's pitch track and
+        nuclei when they were needed (the cards reuse them)."""
         since = result.t_start if self._covered is None else min(max(result.t_start, self._covered), result.t_end)
         self._covered = result.t_end
         result.new_from = since
         frame_seconds = self.vad.frame_seconds
         result.speech_segments = speech_segments(mask, frame_seconds, result.t_start, since, result.t_end)
         if not result.speech_segments and not result.is_speech:
-            return None
+            return None, None
         track = pitch_track(window, SAMPLE_RATE)
         talk = fill_short_gaps(mask, frame_seconds)
         nuclei = syllable_nuclei(window, SAMPLE_RATE, talk, frame_seconds=frame_seconds, pitch=track)
         result.nuclei = int(np.count_nonzero(nuclei + result.t_start >= since))
-        return track
+        return track, nuclei
 
     def _predict(self, window: np.ndarray) -> tuple[Prediction | None, str | None]:
         if self.model.input_kind != "text":

@@ -166,18 +166,20 @@ def speaking_rate_sps(
     frame_seconds: float | None = None,
     pitch: PitchTrack | None = None,
     min_pause: float = MIN_PAUSE_SECONDS,
+    nuclei: np.ndarray | None = None,
 ) -> float | None:
     """Syllables per second of speaking time (pauses of at least `min_pause` left out).
 
     Nuclei per second (`syllable_nuclei`) calibrated to hand-counted syllables of real speech
-    (`calibrated_rate`); None with less than 0.5 s of speech.
+    (`calibrated_rate`); None with less than 0.5 s of speech. `nuclei` (times) when already found.
     """
     frame_seconds = frame_seconds or FRAME / 16000
     talk = fill_short_gaps(speech_mask, frame_seconds, min_pause)
     speech_seconds = float(talk.sum()) * frame_seconds
     if speech_seconds < 0.5:
         return None
-    nuclei = syllable_nuclei(audio, sr, talk, frame_seconds=frame_seconds, pitch=pitch)
+    if nuclei is None:
+        nuclei = syllable_nuclei(audio, sr, talk, frame_seconds=frame_seconds, pitch=pitch)
     return calibrated_rate(nuclei.size, speech_seconds)
 
 
@@ -189,8 +191,9 @@ def calibrated_rate(nuclei: int, speech_seconds: float) -> float | None:
 
 
 def measure_prosody(audio: np.ndarray, sr: int, speech_mask: np.ndarray, frame_seconds: float,
-                    pitch: PitchTrack | None = None) -> ProsodyMetrics:
-    """All measures of one window given its VAD mask (frames of `frame_seconds`)."""
+                    pitch: PitchTrack | None = None, nuclei: np.ndarray | None = None) -> ProsodyMetrics:
+    """All measures of one window given its VAD mask (frames of `frame_seconds`); `pitch` and
+    `nuclei` when the caller already computed them for this window."""
     frame = int(round(frame_seconds * sr))
     mask = _fit(speech_mask, frame_db(audio, frame).size)
     if not mask.any():
@@ -207,7 +210,8 @@ def measure_prosody(audio: np.ndarray, sr: int, speech_mask: np.ndarray, frame_s
         mean_pause_seconds=_clean(paused.mean_seconds),
         pause_share=_clean(paused.share),
         longest_pause_seconds=_clean(paused.longest_seconds),
-        speaking_rate_sps=_clean(speaking_rate_sps(audio, sr, mask, frame_seconds=frame_seconds, pitch=track)),
+        speaking_rate_sps=_clean(speaking_rate_sps(audio, sr, mask, frame_seconds=frame_seconds, pitch=track,
+                                                    nuclei=nuclei)),
     )
 
 
