@@ -77,7 +77,20 @@ def test_pauses_counted_on_a_mask_with_known_gaps():
     assert stats.count == 2  # the 0.1 s dip is too short; leading/trailing silence is no pause
     assert stats.mean_seconds == pytest.approx((0.48 + 0.8) / 2, abs=FRAME_S)
     assert stats.share == pytest.approx((0.48 + 0.8) / (1 + 0.48 + 1 + 0.1 + 0.5 + 0.8 + 0.5), abs=0.02)
+    assert stats.longest_seconds == pytest.approx(0.8, abs=FRAME_S)
+    assert stats.speaking_seconds == pytest.approx(1 + 1 + 0.1 + 0.5 + 0.5, abs=0.05)  # the span less its pauses
     assert P.pauses(np.zeros(10, dtype=bool), FRAME_S) == P.PauseStats(0, None, None)
+
+
+def test_one_dbfs_for_meter_vad_and_features():
+    from speakfeed_gui.core.audio.levels import SILENCE_DBFS, dbfs, frame_db, power_db
+
+    full = np.sin(2 * np.pi * 200 * np.arange(SR) / SR).astype(np.float32)
+    assert dbfs(full) == pytest.approx(-3.01, abs=0.01)  # a full-scale sine
+    assert dbfs(0.1 * full) == pytest.approx(-23.01, abs=0.01)
+    assert dbfs(np.zeros(100)) == dbfs(np.zeros(0)) == SILENCE_DBFS
+    assert frame_db(full, FRAME) == pytest.approx(np.full(-(-SR // FRAME), -3.01), abs=0.25)  # 32 ms frames, the last partial
+    assert power_db(0.0) == SILENCE_DBFS and power_db(np.array([1.0, 0.01])).tolist() == [0.0, -20.0]
 
 
 def test_pauses_found_through_the_energy_vad():
