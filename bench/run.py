@@ -20,10 +20,21 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import common, featurize, gui_startup, live_compute, live_latency, memory, registry_scale, training
+from bench import (
+    common,
+    featurize,
+    gui_startup,
+    live_compute,
+    live_latency,
+    memory,
+    registry_scale,
+    speaking_rate,
+    training,
+)
 from bench.context import REPO, BenchContext, say
 
-FIGURES = {m.KEY: m for m in (live_compute, live_latency, featurize, registry_scale, gui_startup, training, memory)}
+FIGURES = {m.KEY: m for m in (live_compute, live_latency, featurize, registry_scale, gui_startup, training, memory,
+                               speaking_rate)}
 DEFAULT_OUT = REPO / "bench" / "BENCHMARKS.md"
 
 

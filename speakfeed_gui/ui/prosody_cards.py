@@ -1,6 +1,6 @@
 """Delivery cards: each measure with its value, its target band and an ok / low / high colour.
 
-`METRICS` names, units and formats every measure once; the session report uses it too.
+`METRICS` is the catalogue of delivery measures (core/settings/measures.py): names, units, formats.
 `TranscriptLog` (core/live/transcript.py, re-exported here) keeps the transcript without overlaps.
 """
 
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePol
 
 from speakfeed_gui.core.live.prosody import band_status
 from speakfeed_gui.core.live.transcript import TranscriptLog
+from speakfeed_gui.core.settings.measures import MEASURES, TEXT_MEASURES, Measure
 
 __all__ = ["CARDS", "METRICS", "TEXT_METRICS", "ProsodyCards", "TranscriptLog"]
 
@@ -24,41 +25,8 @@ NEUTRAL_TINT = "#f7f7f7"
 _SEVERITY = {None: 0, "ok": 1, "low": 2, "high": 2}
 
 
-@dataclass(frozen=True)
-class Metric:
-    title: str  # in the report's table
-    short: str  # inside its card, under the card's title
-    unit: str
-    fmt: str  # format spec for the value, e.g. ".1f" or ".0%"
-
-    def format(self, value: Any) -> str:
-        if value is None:
-            return "–"
-        text = format(float(value), self.fmt)
-        return text if self.fmt.endswith("%") or not self.unit else f"{text} {self.unit}"
-
-    def band(self, band: tuple[float, float] | None) -> str:
-        if band is None:
-            return ""
-        low, high = band
-        if self.fmt.endswith("%"):
-            return f"target {low:{self.fmt}} to {high:{self.fmt}}"
-        return f"target {low:{self.fmt}} to {high:{self.fmt}} {self.unit}".rstrip()
-
-
-METRICS: dict[str, Metric] = {
-    "pitch_hz": Metric("Median pitch", "median", "Hz", ".0f"),
-    "pitch_variation_semitones": Metric("Pitch variation", "variation", "st", ".1f"),
-    "loudness_dbfs": Metric("Loudness", "level", "dBFS", ".0f"),
-    "loudness_variation_db": Metric("Loudness variation", "variation", "dB", ".1f"),
-    "pause_count": Metric("Pauses per window", "per window", "", ".1f"),
-    "mean_pause_seconds": Metric("Mean pause", "mean", "s", ".2f"),
-    "pause_share": Metric("Pause share", "share", "", ".0%"),
-    "speaking_rate_sps": Metric("Speaking rate", "rate", "syll/s", ".1f"),
-    "words_per_minute": Metric("Words per minute", "pace", "wpm", ".0f"),
-    "filler_per_minute": Metric("Fillers per minute", "rate", "/min", ".1f"),
-}
-TEXT_METRICS = ("words_per_minute", "filler_per_minute")
+METRICS: dict[str, Measure] = MEASURES  # the catalogue (core/settings/measures.py)
+TEXT_METRICS = TEXT_MEASURES
 
 
 @dataclass(frozen=True)
@@ -73,7 +41,7 @@ class CardSpec:
 CARDS = (
     CardSpec("pitch", "Pitch", ("pitch_variation_semitones",), ("pitch_hz",)),
     CardSpec("loudness", "Loudness", ("loudness_dbfs", "loudness_variation_db")),
-    CardSpec("pauses", "Pauses", ("pause_share", "mean_pause_seconds"), ("pause_count",)),
+    CardSpec("pauses", "Pauses", ("pause_share", "mean_pause_seconds"), ("pause_count", "longest_pause_seconds")),
     CardSpec("rate", "Speaking rate", ("speaking_rate_sps",)),
     CardSpec("wpm", "Pace (transcript)", ("words_per_minute",), text_only=True),
     CardSpec("fillers", "Filler words", ("filler_per_minute",), text_only=True),
@@ -132,7 +100,7 @@ class _MetricRow(QWidget):
 
     def show_value(self, value: Any, band: tuple[float, float] | None, status: str | None) -> None:
         self.value.setText(self.metric.format(value))
-        self.target.setText(self.metric.band(band))
+        self.target.setText(self.metric.format_band(band))
         self.chip.setVisible(self.rated and status is not None)
         if status is not None:
             self.chip.setText(f" {status} ")

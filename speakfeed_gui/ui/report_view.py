@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from speakfeed_gui.core.errors import SpeakFeedError
 from speakfeed_gui.core.live.report import SessionReport, export_csv, export_json, summarize
 from speakfeed_gui.core.live.session import list_sessions, load_session
-from speakfeed_gui.core.settings.config import DEFAULT_TARGETS
+from speakfeed_gui.core.settings.measures import DEFAULT_TARGETS
 from speakfeed_gui.ui.error_dialog import report_error
 from speakfeed_gui.ui.live_plots import EmotionTimeline
 from speakfeed_gui.ui.moments_panel import MomentsPanel
@@ -136,7 +136,7 @@ class ReportView(QWidget):
     # -- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
         table = self.prosody_table
-        table.setHorizontalHeaderLabels(["Measure", "Session median", "Target", "Rating"])
+        table.setHorizontalHeaderLabels(["Measure", "Session", "Target", "Rating"])
         table.verticalHeader().setVisible(False)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -231,7 +231,7 @@ class ReportView(QWidget):
         for i, key in enumerate(rows):
             metric, status = METRICS[key], r.prosody_status.get(key)
             band = self.targets.get(key)
-            cells = [metric.title, metric.format(r.prosody[key]), metric.band(band).removeprefix("target "),
+            cells = [metric.title, metric.format(r.prosody[key]), metric.format_band(band).removeprefix("target "),
                      status or ("–" if band else "")]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)

@@ -7,6 +7,7 @@ import yaml
 
 from speakfeed_gui.core.errors import ConfigError
 from speakfeed_gui.core.settings.config import DEFAULT_LABELS, load_config, parse_config
+from speakfeed_gui.core.settings.measures import DEFAULT_TARGETS as MEASURE_BANDS
 from speakfeed_gui.core.settings.workspace import DEFAULT_CONFIG, init_workspace, resolve_workspace
 
 
@@ -20,7 +21,7 @@ def test_shipped_config_loads():
     assert set(cfg.models) >= {"dummy", "emotion", "text_sentiment"}
     assert cfg.models["dummy"].labels == DEFAULT_LABELS
     assert cfg.live.window_seconds == 2.0 and cfg.live.hop_seconds == 0.5
-    assert cfg.live.targets["words_per_minute"] == (130.0, 175.0)
+    assert cfg.live.targets == MEASURE_BANDS  # the shipped bands are the catalogue's (core/settings/measures.py)
     assert cfg.inference.add_timestamps is True
 
 

@@ -31,7 +31,7 @@ def test_vector_has_one_named_column_each():
     assert vector.dtype == np.float32
     assert vector.shape == (len(NAMES),)
     assert len(set(NAMES)) == len(NAMES)
-    assert FEATURE_SET_ID == "sf-prosody-mfcc" and FEATURE_SET_VERSION == 1
+    assert FEATURE_SET_ID == "sf-prosody-mfcc" and FEATURE_SET_VERSION == 2
 
 
 @pytest.mark.parametrize(

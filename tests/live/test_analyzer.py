@@ -125,6 +125,18 @@ def test_analyze_array_windows_and_resampling(dummy_model):
     assert mid["prediction"]["model_name"] == "dummy"
 
 
+def test_each_window_adds_only_its_new_part_to_the_timeline(dummy_model):
+    """Overlapping windows: every syllable nucleus and speech second reaches the session once."""
+    audio = np.concatenate([silence(0.7), syllables(180, 4.0, rate_hz=4.0), silence(0.8), syllables(180, 2.0, rate_hz=4.0)])
+    results = analyze_array(audio, SR, dummy_model, live_settings(), vad=EnergyVAD())
+    assert results[0].new_from == 0.0
+    assert [r.new_from for r in results[1:]] == pytest.approx([r.t_end for r in results[:-1]])
+    assert sum(r.nuclei for r in results) == pytest.approx(24, abs=2)  # 6 s of syllables at 4 per second
+    segments = [seg for r in results for seg in r.speech_segments]
+    assert segments[0][0] == pytest.approx(0.7, abs=0.05)
+    assert all(r.t_start - 1e-6 <= s <= e <= r.t_end + 1e-6 for r in results for s, e in r.speech_segments)
+
+
 def test_live_analyzer_over_a_ring_buffer_always_takes_the_newest_window(dummy_model):
     """Ten seconds arrive at once: the worker analyses the newest window and counts the skipped ones."""
     ring, live, results, arrived = start_live(dummy_model, 20, live_settings(window_seconds=1.0, hop_seconds=0.5))

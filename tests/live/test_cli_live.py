@@ -216,3 +216,46 @@ def test_live_in_the_terminal_transcribes_what_the_microphone_hears(virtual_mic,
     assert load_session(session["path"])["transcript"]
     [recognition] = [line for line in err.splitlines() if line.startswith("speech recognition: ")]
     print(recognition)  # the figure the report quotes
+
+
+@pytest.mark.slow
+def test_analyze_json_gives_session_figures_of_real_speech_with_known_pauses(workspace, tmp_path):
+    """Issue 16's done-when: 40 real EmoDB utterances joined by known silences (about 2 minutes),
+    through `speakfeed analyze --json`: rate within 15 % of the hand count, pause count within 20 %,
+    pause share within 0.07. The speech extents are the hand marks (first syllable onset, end of
+    the last one), so every join is one pause of known length."""
+    import json
+
+    from tests.emodb import utterances
+
+    rng = np.random.default_rng(7)
+    pool = [u for u in utterances() if u.whole]
+    parts, pauses, spans, syllable_count, t = [], [], [], 0, 0.0
+    for i, index in enumerate(rng.choice(len(pool), 40, replace=False)):
+        u = pool[index]
+        if i:
+            gap = rng.uniform(0.4, 1.6)
+            parts.append((1e-4 * rng.standard_normal(int(gap * SR))).astype(np.float32))  # a quiet room
+            t += gap
+            pauses.append(t + u.first_onset_s - spans[-1][1])
+        spans.append((t + u.first_onset_s, t + u.end_s))
+        audio = u.audio()
+        parts.append(audio)
+        t += audio.size / SR
+        syllable_count += u.syllables
+    wav = tmp_path / "talk.wav"
+    write_wav(wav, np.concatenate(parts), SR)
+    true_rate = syllable_count / sum(end - start for start, end in spans)
+    true_share = sum(pauses) / (spans[-1][1] - spans[0][0])
+
+    # a subprocess: the real command line; torch on one thread as a live session runs silero
+    env = dict(os.environ, OMP_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-m", "speakfeed_gui", "--workspace", str(workspace.root), "analyze",
+                           str(wav), "--model", "dummy", "--json", "--no-transcribe"], capture_output=True, text=True, env=env, timeout=1200)
+    assert done.returncode == 0, done.stderr[-2000:]
+    prosody = json.loads(done.stdout)["prosody"]
+    assert prosody["speaking_rate_sps"] == pytest.approx(true_rate, rel=0.15)
+    assert prosody["pause_count"] == pytest.approx(len(pauses), rel=0.20)
+    assert prosody["pause_share"] == pytest.approx(true_share, abs=0.07)
+    assert prosody["longest_pause_seconds"] == pytest.approx(max(pauses), abs=0.3)

@@ -77,7 +77,20 @@ def test_pauses_counted_on_a_mask_with_known_gaps():
     assert stats.count == 2  # the 0.1 s dip is too short; leading/trailing silence is no pause
     assert stats.mean_seconds == pytest.approx((0.48 + 0.8) / 2, abs=FRAME_S)
     assert stats.share == pytest.approx((0.48 + 0.8) / (1 + 0.48 + 1 + 0.1 + 0.5 + 0.8 + 0.5), abs=0.02)
+    assert stats.longest_seconds == pytest.approx(0.8, abs=FRAME_S)
+    assert stats.speaking_seconds == pytest.approx(1 + 1 + 0.1 + 0.5 + 0.5, abs=0.05)  # the span less its pauses
     assert P.pauses(np.zeros(10, dtype=bool), FRAME_S) == P.PauseStats(0, None, None)
+
+
+def test_one_dbfs_for_meter_vad_and_features():
+    from speakfeed_gui.core.audio.levels import SILENCE_DBFS, dbfs, frame_db, power_db
+
+    full = np.sin(2 * np.pi * 200 * np.arange(SR) / SR).astype(np.float32)
+    assert dbfs(full) == pytest.approx(-3.01, abs=0.01)  # a full-scale sine
+    assert dbfs(0.1 * full) == pytest.approx(-23.01, abs=0.01)
+    assert dbfs(np.zeros(100)) == dbfs(np.zeros(0)) == SILENCE_DBFS
+    assert frame_db(full, FRAME) == pytest.approx(np.full(-(-SR // FRAME), -3.01), abs=0.25)  # 32 ms frames, the last partial
+    assert power_db(0.0) == SILENCE_DBFS and power_db(np.array([1.0, 0.01])).tolist() == [0.0, -20.0]
 
 
 def test_pauses_found_through_the_energy_vad():
@@ -88,10 +101,14 @@ def test_pauses_found_through_the_energy_vad():
 
 
 @pytest.mark.parametrize("rate", [3.0, 4.0, 6.0])
-def test_speaking_rate_of_amplitude_modulated_voice(rate):
+def test_syllable_nuclei_of_amplitude_modulated_voice(rate):
+    """One nucleus per synthetic syllable; the rate is that count through the real-speech calibration."""
     audio = syllables(180.0, 3.0, rate_hz=rate)
     mask = EnergyVAD().speech_mask(audio)
-    assert P.speaking_rate_sps(audio, SR, mask) == pytest.approx(rate, rel=0.12)
+    nuclei = P.syllable_nuclei(audio, SR, mask)
+    assert nuclei.size / 3.0 == pytest.approx(rate, rel=0.12)
+    speaking = P.fill_short_gaps(mask, FRAME_S).sum() * FRAME_S
+    assert P.speaking_rate_sps(audio, SR, mask) == pytest.approx(P.calibrated_rate(nuclei.size, speaking))
 
 
 def test_speaking_rate_needs_voice():
@@ -131,6 +148,85 @@ def test_speaking_rate_over_sliding_windows_has_no_edge_bias():
     rates = []
     for start in np.arange(0.0, 3.9, 0.13):
         window = audio[int(start * SR) : int(start * SR) + 2 * SR]
-        rates.append(P.speaking_rate_sps(window, SR, EnergyVAD().speech_mask(window)))
+        rates.append(P.syllable_nuclei(window, SR, EnergyVAD().speech_mask(window)).size / 2.0)
     assert np.mean(rates) == pytest.approx(4.0, rel=0.06)
     assert min(rates) >= 3.4 and max(rates) <= 4.6
+
+
+# -- real speech: EmoDB's hand-marked syllables and Praat's pitch ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def emodb_rates():
+    """(speaker, hand-counted rate, our rate) of every hand-marked EmoDB utterance, silero VAD masks."""
+    from speakfeed_gui.core.audio.vad import SileroVAD
+    from speakfeed_gui.core.live.preparation import limit_torch_threads
+    from tests.emodb import utterances
+
+    vad = SileroVAD()
+    previous = limit_torch_threads(1)  # as a live session runs silero; several threads crawl on a busy CPU
+    try:
+        rows = []
+        for u in utterances():
+            audio = u.audio()
+            rate = P.speaking_rate_sps(audio, SR, vad.speech_mask(audio), frame_seconds=FRAME_S)
+            rows.append((u.speaker, u.rate, np.nan if rate is None else rate))
+    finally:
+        limit_torch_threads(previous)
+    return rows
+
+
+@pytest.mark.slow
+def test_speaking_rate_matches_hand_counted_syllables_of_real_speech(emodb_rates):
+    """Issue 16's goal on 386 real utterances: bias within 10 %, MAE <= 0.8 syll/s, r >= 0.6 (measured
+    5.97 against 5.99 syll/s, MAE 0.77, r 0.69, worst speaker -8 %; the seed's estimator gave 3.7, r 0.48)."""
+    speakers = np.array([r[0] for r in emodb_rates])
+    truth, ours = (np.array([r[i] for r in emodb_rates]) for i in (1, 2))
+    assert len(truth) == 386 and np.isfinite(ours).all()
+    assert abs(ours.mean() / truth.mean() - 1) <= 0.05
+    assert np.abs(ours - truth).mean() <= 0.8
+    assert np.corrcoef(ours, truth)[0, 1] >= 0.65
+    for speaker in np.unique(speakers):  # no speaker is served much worse than the others
+        mine = speakers == speaker
+        assert abs(ours[mine].mean() / truth[mine].mean() - 1) <= 0.12, speaker
+
+
+@pytest.mark.slow
+def test_calibration_holds_for_speakers_it_was_not_fitted_on(emodb_rates):
+    """The rate line refitted leaving each speaker out predicts that speaker within 10 % on average."""
+    speakers = np.array([r[0] for r in emodb_rates])
+    truth, ours = (np.array([r[i] for r in emodb_rates]) for i in (1, 2))
+    nuclei_rate = (ours - P.RATE_OFFSET) / P.RATE_SLOPE
+    errors = []
+    for speaker in np.unique(speakers):
+        out = speakers == speaker
+        slope, offset = np.polyfit(nuclei_rate[~out], truth[~out], 1)
+        predicted = offset + slope * nuclei_rate[out]
+        assert abs(predicted.mean() / truth[out].mean() - 1) <= 0.10, speaker
+        errors.append(np.abs(predicted - truth[out]))
+    assert np.concatenate(errors).mean() <= 0.85
+
+
+@pytest.mark.slow
+def test_pitch_agrees_with_praat_on_real_speech():
+    """The one tracker against Praat's autocorrelation pitch (parselmouth) on 70 EmoDB clips of all speakers."""
+    parselmouth = pytest.importorskip("parselmouth")
+    from tests.emodb import utterances
+
+    ours, praat, our_spread, praat_spread = [], [], [], []
+    for u in utterances()[::5][:70]:
+        audio = u.audio()
+        f0 = P.pitch_track(audio, SR).f0
+        reference = parselmouth.Sound(audio.astype(np.float64), SR).to_pitch(pitch_floor=50.0, pitch_ceiling=500.0)
+        theirs = reference.selected_array["frequency"]
+        if np.isfinite(f0).sum() < 20 or (theirs > 0).sum() < 20:
+            continue
+        ours.append(np.nanmedian(f0))
+        praat.append(np.median(theirs[theirs > 0]))
+        our_spread.append(P.pitch_variation_semitones(f0))
+        praat_spread.append(P.pitch_variation_semitones(np.where(theirs > 0, theirs, np.nan)))
+    ours, praat = np.array(ours), np.array(praat)
+    assert len(ours) >= 60
+    assert np.corrcoef(ours, praat)[0, 1] >= 0.95  # all 386 clips: 0.99
+    assert np.median(np.abs(12 * np.log2(ours / praat))) <= 0.5  # semitones; all clips: 0.17
+    assert np.corrcoef(our_spread, praat_spread)[0, 1] >= 0.8  # all clips: 0.90

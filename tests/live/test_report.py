@@ -84,3 +84,32 @@ def test_report_of_a_real_session_with_long_pauses(tmp_path, dummy_model):
     assert float(speech_row["pitch_hz"]) == pytest.approx(160, rel=0.06)
     assert sum(float(speech_row[f"p_{label}"]) for label in dummy_model.labels) == pytest.approx(1.0)
     assert next(r for r in rows if r["is_speech"] == "False")["p_calm"] == ""
+
+
+def test_pauses_between_sentences_count_in_the_session_figures(tmp_path, dummy_model):
+    """Issue 16: two 1.2 s pauses between sentences make mostly-silent windows, which the old medians lost."""
+    sentence = syllables(170, 5.0, rate_hz=4.0, amp=0.3)
+    audio = np.concatenate([silence(0.5), sentence, silence(1.2), sentence, silence(1.2), sentence, silence(0.5)])
+    settings = live_settings()  # 2 s windows every 0.5 s
+    recorder = SessionRecorder(tmp_path, model_info=dummy_model.get_model_info(), settings=asdict(settings))
+    analyze_array(audio, SR, dummy_model, settings, vad=EnergyVAD(), on_result=recorder.append)
+    session = load_session(recorder.close())
+    report = summarize(session, settings.targets)
+    assert report.prosody["pause_count"] == 2
+    assert report.prosody["mean_pause_seconds"] == pytest.approx(1.2, abs=0.1)
+    assert report.prosody["longest_pause_seconds"] == pytest.approx(1.2, abs=0.1)
+    assert report.prosody["pause_share"] == pytest.approx(2.4 / 17.4, abs=0.02)
+    assert "You rarely paused" not in " ".join(report.observations)
+    # every second of the talk was added once to the timeline, whatever the window overlap
+    windows = session["windows"]
+    assert windows[0]["new_from"] == 0.0
+    assert all(b["new_from"] == pytest.approx(a["t_end"]) for a, b in zip(windows, windows[1:]))
+    segments = [seg for w in windows for seg in w["speech_segments"]]
+    assert all(a[1] <= b[0] + 1e-6 for a, b in zip(segments, segments[1:]))  # no speech counted twice
+    assert 12.0 < sum(e - s for s, e in segments) <= 15.0 + 0.1  # 15 s of syllables, their short dips left out
+
+
+def test_sessions_recorded_before_the_timeline_keep_their_window_medians():
+    windows = [window(0.5 * i, pause_count=1, pause_share=0.2) for i in range(4)]
+    report = summarize({"windows": windows}, DEFAULT_TARGETS)
+    assert report.prosody["pause_count"] == 1 and report.prosody["pause_share"] == 0.2

@@ -18,13 +18,11 @@ from typing import Any, Callable
 import numpy as np
 
 from speakfeed_gui.core.audio.decode import SAMPLE_RATE
+from speakfeed_gui.core.audio.levels import dbfs
 from speakfeed_gui.core.audio.ringbuffer import RingBuffer
 from speakfeed_gui.core.errors import DeviceError
 
 log = logging.getLogger(__name__)
-
-SILENCE_DBFS = -100.0
-
 
 @dataclass(frozen=True)
 class InputDevice:
@@ -101,14 +99,6 @@ def find_input_device(device: int | str | None) -> InputDevice:
         problem = "matches several devices" if match else "is not an input device"
         raise DeviceError(f"input device {device!r} {problem}; input devices: {known}")
     return match[0]
-
-
-def dbfs(samples: np.ndarray) -> float:
-    """RMS level in dB relative to full scale (SILENCE_DBFS for empty or digital silence)."""
-    if samples.size == 0:
-        return SILENCE_DBFS
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
-    return max(SILENCE_DBFS, 20.0 * np.log10(rms)) if rms > 0 else SILENCE_DBFS
 
 
 class AudioCapture:

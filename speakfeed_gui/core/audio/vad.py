@@ -15,6 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
+from speakfeed_gui.core.audio import levels
 from speakfeed_gui.core.audio.decode import SAMPLE_RATE
 from speakfeed_gui.core.errors import ModelLoadError
 
@@ -34,18 +35,8 @@ class VAD(Protocol):
 
 
 def frame_db(audio: np.ndarray, frame: int = FRAME) -> np.ndarray:
-    """RMS level in dBFS of consecutive non-overlapping frames (a last partial frame included)."""
-    audio = np.asarray(audio, dtype=np.float32)
-    if audio.size == 0:
-        return np.zeros(0)
-    n = -(-audio.size // frame)
-    padded = np.zeros(n * frame, dtype=np.float64)
-    padded[: audio.size] = audio
-    power = np.mean(np.square(padded.reshape(n, frame)), axis=1)
-    if audio.size % frame:  # the last frame's mean over its real samples only
-        tail = audio.size % frame
-        power[-1] *= frame / tail
-    return 10.0 * np.log10(np.maximum(power, 1e-10))
+    """RMS level in dBFS of consecutive VAD frames (see core.audio.levels)."""
+    return levels.frame_db(audio, frame)
 
 
 class _MaskFraction:

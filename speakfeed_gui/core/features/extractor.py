@@ -2,11 +2,11 @@
 
 `extract_features` turns any clip into a fixed-length float32 vector (`feature_names()` names every
 column). Every spectral feature comes from ONE short-time Fourier transform (512-sample Hann window,
-10 ms hop at 16 kHz); pitch comes from a vectorised YIN (de Cheveigné & Kawahara 2002) on 20 ms
-windows. Audio at another rate is resampled to 16 kHz first. Clips shorter than 40 ms are
+10 ms hop at 16 kHz); pitch comes from the app's one tracker (core.audio.pitch, the live cards use it
+too). Audio at another rate is resampled to 16 kHz first. Clips shorter than 40 ms are
 zero-padded, silent frames are floored at -100 dB, so the vector is always finite.
 
-Columns (FEATURE_SET_VERSION 1, 80 in all):
+Columns (FEATURE_SET_VERSION 2, 80 in all):
 - MFCC 1-13 (40 Slaney mel bands, log power, orthonormal DCT) and their deltas (9-frame
   regression): mean and std over frames.
 - Loudness: frame RMS in dBFS: mean, std, 10th/90th percentile, max.
@@ -14,7 +14,8 @@ Columns (FEATURE_SET_VERSION 1, 80 in all):
 - Spectral centroid, bandwidth, 85 % rolloff (Hz) and flatness (0..1): mean, std.
 - Spectral contrast (dB) of 7 octave bands from 200 Hz: mean.
 - Pitch over voiced frames: mean (Hz), std and 10-90 % range (semitones), voiced fraction.
-- Rhythm: pause fraction (frames 30 dB below the loudest) and envelope onsets per second.
+- Rhythm: pause fraction (the share of pauses, core.audio.pauses, in a mask of the 32 ms frames within
+  30 dB of the loudest) and envelope onsets per second.
 
 Change anything here and bump FEATURE_SET_VERSION: the feature cache and trained models key on it.
 """
@@ -28,25 +29,25 @@ from typing import Any
 import numpy as np
 
 from speakfeed_gui.core.audio.decode import SAMPLE_RATE, resample, to_mono
+from speakfeed_gui.core.audio.levels import frame_db, power_db
+from speakfeed_gui.core.audio.pauses import pauses
+from speakfeed_gui.core.audio.pitch import MIN_SAMPLES as PITCH_MIN_SAMPLES
+from speakfeed_gui.core.audio.pitch import pitch_track
 
 log = logging.getLogger(__name__)
 
 
 FEATURE_SET_ID = "sf-prosody-mfcc"
-FEATURE_SET_VERSION: int = 1
+FEATURE_SET_VERSION: int = 2  # 2: pitch from core.audio.pitch, pause share from core.audio.pauses
 
 N_FFT = 512
 HOP = 160
 N_MELS = 40
 N_MFCC = 13
 DELTA_WIDTH = 4  # frames each side: a 9-frame regression
-YIN_WINDOW = 320  # 20 ms integration window
-YIN_TAU_MIN = SAMPLE_RATE // 500  # highest pitch 500 Hz
-YIN_TAU_MAX = SAMPLE_RATE // 50  # lowest pitch 50 Hz
-YIN_THRESHOLD = 0.2  # cumulative-mean-normalised difference below this = periodic
+PAUSE_FRAME = 512  # 32 ms, the VAD frame
 CONTRAST_EDGES_HZ = (0.0, 200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0, SAMPLE_RATE / 2)
-FLOOR_DB = -100.0
-_MIN_SAMPLES = YIN_WINDOW + YIN_TAU_MAX  # shorter clips are zero-padded to this
+_MIN_SAMPLES = PITCH_MIN_SAMPLES  # shorter clips are zero-padded to this
 _EPS = 1e-10
 
 
@@ -161,67 +162,31 @@ def _contrast(power: np.ndarray, freqs: np.ndarray) -> list[float]:
     return out
 
 
-def yin_pitch(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-frame f0 (Hz), aperiodicity (0 periodic .. 1 noise) and window power of 16 kHz audio.
-
-    Vectorised YIN, one frame every HOP samples: difference function from one FFT
-    cross-correlation per frame, cumulative-mean normalisation, first dip below YIN_THRESHOLD
-    (else the global minimum), parabolic refinement.
-    """
-    import scipy.fft
-
-    frame_len = YIN_WINDOW + YIN_TAU_MAX
-    y = np.pad(np.asarray(y, dtype=np.float32), (frame_len // 2, frame_len // 2))
-    frames = np.lib.stride_tricks.sliding_window_view(y, frame_len)[::HOP]
-    n_fft = 1 << int(np.ceil(np.log2(frame_len + YIN_WINDOW)))
-    spec = scipy.fft.rfft(frames, n_fft, axis=1)
-    head = scipy.fft.rfft(frames[:, :YIN_WINDOW], n_fft, axis=1)
-    acf = scipy.fft.irfft(spec * np.conj(head), n_fft, axis=1)[:, : YIN_TAU_MAX + 1]
-    cumulative = np.concatenate([[0.0], np.cumsum(np.square(y, dtype=np.float64))])
-    sliding = (cumulative[YIN_WINDOW:] - cumulative[:-YIN_WINDOW]).astype(np.float32)  # window energy from j
-    window_energy = np.lib.stride_tricks.sliding_window_view(sliding, YIN_TAU_MAX + 1)[::HOP][: len(frames)]
-    diff = np.maximum(window_energy[:, :1] + window_energy - 2 * acf, 0.0)
-    taus = np.arange(1, YIN_TAU_MAX + 1, dtype=np.float32)
-    cmnd = diff[:, 1:] * taus / (np.cumsum(diff[:, 1:], axis=1) + _EPS)  # column i <-> tau i+1
-    search = cmnd[:, YIN_TAU_MIN - 1 :]
-    is_dip = np.zeros_like(search, dtype=bool)
-    is_dip[:, 1:-1] = (search[:, 1:-1] < search[:, :-2]) & (search[:, 1:-1] <= search[:, 2:])
-    candidates = is_dip & (search < YIN_THRESHOLD)
-    best = np.where(candidates.any(axis=1), np.argmax(candidates, axis=1), np.argmin(search, axis=1))
-    rows = np.arange(len(search))
-    inner = np.clip(best, 1, search.shape[1] - 2)
-    left, mid, right = search[rows, inner - 1], search[rows, inner], search[rows, inner + 1]
-    curvature = left + right - 2 * mid
-    safe = np.where(np.abs(curvature) > _EPS, curvature, 1.0)
-    shift = np.where((best == inner) & (np.abs(curvature) > _EPS), np.clip(0.5 * (left - right) / safe, -1, 1), 0.0)
-    tau = best + YIN_TAU_MIN + shift
-    power = window_energy[:, 0] / YIN_WINDOW
-    aperiodicity = np.where(power > _EPS, np.clip(search[rows, best], 0.0, 1.0), 1.0)
-    return SAMPLE_RATE / tau, aperiodicity, power
-
-
-def _pitch_stats(y: np.ndarray, rms_db_max: float) -> list[float]:
-    f0, aperiodicity, power = yin_pitch(y)
-    level = 10 * np.log10(power + _EPS)
-    voiced = (aperiodicity < YIN_THRESHOLD) & (level > max(rms_db_max - 35.0, -60.0))
-    if not voiced.any():
+def _pitch_stats(y: np.ndarray) -> list[float]:
+    track = pitch_track(y)
+    f0 = track.f0[track.voiced]
+    if not f0.size:
         return [0.0, 0.0, 0.0, 0.0]
-    semitones = 12 * np.log2(f0[voiced] / 100.0)
+    semitones = 12 * np.log2(f0 / 100.0)
     p10, p90 = np.percentile(semitones, [10, 90])
-    return [float(np.mean(f0[voiced])), float(np.std(semitones)), float(p90 - p10), float(voiced.mean())]
+    return [float(np.mean(f0)), float(np.std(semitones)), float(p90 - p10), float(track.voiced.mean())]
 
 
-def _rhythm(rms_db: np.ndarray, seconds: float) -> list[float]:
-    """Share of quiet frames and number of rises through a mid-level threshold (with 3 dB hysteresis)."""
-    peak = float(rms_db.max())
-    pause_fraction = float(np.mean(rms_db < max(peak - 30.0, -60.0)))
+def _rhythm(y: np.ndarray, rms_db: np.ndarray, seconds: float) -> list[float]:
+    """Pause share (core.audio.pauses on frames within 30 dB of the loudest) and envelope onsets per second.
+
+    Onsets are rises through a mid-level threshold, with 3 dB hysteresis.
+    """
+    levels = frame_db(y, PAUSE_FRAME)
+    speech = levels > max(float(levels.max()) - 30.0, -60.0)
+    pause_share = pauses(speech, PAUSE_FRAME / SAMPLE_RATE).share or 0.0
     p10, p90 = np.percentile(rms_db, [10, 90])
     threshold = max((p10 + p90) / 2, p90 - 20.0, -60.0)
     state = np.where(rms_db > threshold + 1.5, 1, np.where(rms_db < threshold - 1.5, 0, -1))
     known = np.maximum.accumulate(np.where(state >= 0, np.arange(len(state)), 0))
     filled = np.where(state[known] >= 0, state[known], 0)
     onsets = int(np.count_nonzero(np.diff(filled) == 1)) + int(filled[0] == 1)
-    return [pause_fraction, onsets / seconds]
+    return [pause_share, onsets / seconds]
 
 
 def extract_features(audio: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
@@ -240,7 +205,7 @@ def extract_features(audio: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
     power = spectrum.real**2 + spectrum.imag**2
     log_mel = 10 * np.log10(np.maximum((mel @ power.T).T, _EPS))
     mfcc = np.einsum("ij,jk->ik", log_mel, dct)
-    rms_db = 20 * np.log10(np.maximum(np.sqrt(np.mean(raw**2, axis=1)), 10 ** (FLOOR_DB / 20)))
+    rms_db = power_db(np.mean(raw**2, axis=1))
     zcr = np.count_nonzero(np.diff(np.signbit(raw), axis=1), axis=1) / N_FFT
     loudness = [rms_db.mean(), rms_db.std(), *np.percentile(rms_db, [10, 90]), rms_db.max()]
     parts = [
@@ -250,8 +215,8 @@ def extract_features(audio: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
         np.asarray([zcr.mean(), zcr.std()]),
         np.asarray(_spectral(power, freqs)),
         np.asarray(_contrast(power, freqs)),
-        np.asarray(_pitch_stats(y, float(rms_db.max()))),
-        np.asarray(_rhythm(rms_db, seconds)),
+        np.asarray(_pitch_stats(y)),
+        np.asarray(_rhythm(y, rms_db, seconds)),
     ]
     vector = np.concatenate([np.ravel(p) for p in parts]).astype(np.float32)
     return np.nan_to_num(vector, nan=0.0, posinf=0.0, neginf=0.0)

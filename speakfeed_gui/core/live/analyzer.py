@@ -18,11 +18,20 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from speakfeed_gui.core.audio.capture import dbfs
 from speakfeed_gui.core.audio.decode import SAMPLE_RATE, resample
+from speakfeed_gui.core.audio.levels import dbfs
 from speakfeed_gui.core.audio.ringbuffer import RingBuffer
 from speakfeed_gui.core.audio.vad import VAD, make_vad
-from speakfeed_gui.core.live.prosody import ProsodyMetrics, measure_prosody, warm_up
+from speakfeed_gui.core.live.prosody import (
+    PitchTrack,
+    ProsodyMetrics,
+    fill_short_gaps,
+    measure_prosody,
+    pitch_track,
+    speech_segments,
+    syllable_nuclei,
+    warm_up,
+)
 from speakfeed_gui.core.models.prediction import UNCERTAIN, Prediction
 from speakfeed_gui.core.settings.config import LiveSettings
 
@@ -50,12 +59,16 @@ class WindowResult:
     confidence: float = 0.0
     transcript: str | None = None
     compute_ms: float = 0.0
+    # the session timeline: what this window adds to the windows before it (from `new_from` on)
+    new_from: float = 0.0
+    speech_segments: list[list[float]] = field(default_factory=list)
+    nuclei: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["prosody"] = self.prosody.to_dict()
         data["prediction"] = self.prediction.to_dict() if self.prediction else None
-        for key in ("t_start", "t_end", "speech_fraction", "level_dbfs", "confidence", "compute_ms"):
+        for key in ("t_start", "t_end", "speech_fraction", "level_dbfs", "confidence", "compute_ms", "new_from"):
             data[key] = round(float(data[key]), 4)
         return data
 
@@ -84,9 +97,11 @@ class WindowAnalyzer:
         self.transcriber = transcriber
         self.state: dict[str, float] | None = None
         self._warned_no_transcriber = False
+        self._covered: float | None = None  # session time up to which windows were analysed
 
     def reset(self) -> None:
         self.state = None
+        self._covered = None
         self.vad.reset()
 
     def analyze(self, window: np.ndarray, t_start: float) -> WindowResult:
@@ -102,8 +117,10 @@ class WindowAnalyzer:
             speech_fraction=fraction,
             level_dbfs=dbfs(window),
         )
+        track, nuclei = self._timeline(result, window, mask)
         if result.is_speech:
-            result.prosody = measure_prosody(window, SAMPLE_RATE, mask, self.vad.frame_seconds)
+            result.prosody = measure_prosody(window, SAMPLE_RATE, mask, self.vad.frame_seconds, pitch=track,
+                                             nuclei=nuclei)
             result.prediction, result.transcript = self._predict(window)
             if result.prediction is None:
                 result.label = UNCLASSIFIED
@@ -113,6 +130,23 @@ class WindowAnalyzer:
                 result.label, result.confidence = self._decide(self.state)
         result.compute_ms = (time.perf_counter() - began) * 1000.0
         return result
+
+    def _timeline(self, result: WindowResult, window: np.ndarray,
+                  mask: np.ndarray) -> tuple[PitchTrack | None, np.ndarray | None]:
+        """Speech segments and syllable nuclei of the window's new part; the window's pitch track and
+        nuclei when they were needed (the cards reuse them)."""
+        since = result.t_start if self._covered is None else min(max(result.t_start, self._covered), result.t_end)
+        self._covered = result.t_end
+        result.new_from = since
+        frame_seconds = self.vad.frame_seconds
+        result.speech_segments = speech_segments(mask, frame_seconds, result.t_start, since, result.t_end)
+        if not result.speech_segments and not result.is_speech:
+            return None, None
+        track = pitch_track(window, SAMPLE_RATE)
+        talk = fill_short_gaps(mask, frame_seconds)
+        nuclei = syllable_nuclei(window, SAMPLE_RATE, talk, frame_seconds=frame_seconds, pitch=track)
+        result.nuclei = int(np.count_nonzero(nuclei + result.t_start >= since))
+        return track, nuclei
 
     def _predict(self, window: np.ndarray) -> tuple[Prediction | None, str | None]:
         if self.model.input_kind != "text":
@@ -260,7 +294,7 @@ class LiveAnalyzer:
             self._finish("error", message)
 
     def _loop(self) -> None:
-        warm_up()  # compile yin now, while the speaker has not started, not on the first speech window
+        warm_up()  # import scipy.fft now, while the speaker has not started, not on the first speech window
         next_end = self._origin + self.window
         poll = min(0.02, self.settings.hop_seconds / 5)
         while not self._halt.wait(poll):

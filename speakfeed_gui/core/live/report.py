@@ -1,9 +1,11 @@
 """End-of-session summary in the spirit of PowerPoint's Speaker Coach.
 
 `summarize` turns a session document (SessionRecorder.document or load_session) into durations,
-the emotion share over speech windows, the probability timeline, the median of each delivery
-measure against its target band, the transcript with words per minute, fillers and repeats
-over the whole talk, and a few plain-language observations.
+the emotion share over speech windows, the probability timeline, the delivery measures against
+their target bands, the transcript with words per minute, fillers and repeats over the whole talk,
+and a few plain-language observations. Pauses and speaking rate come from the whole timeline (each
+window's new speech segments and syllable nuclei, joined), so pauses between sentences count; the
+other acoustic measures are medians over speech windows.
 """
 
 from __future__ import annotations
@@ -15,29 +17,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from speakfeed_gui.core.live.prosody import ProsodyMetrics, band_status
+from speakfeed_gui.core.live.prosody import ProsodyMetrics, band_status, timeline_measures
 from speakfeed_gui.core.live.transcript import session_transcript, word_metrics
-from speakfeed_gui.core.settings.config import DEFAULT_TARGETS
+from speakfeed_gui.core.settings.measures import DEFAULT_TARGETS, MEASURES
 from speakfeed_gui.core.storage.atomic import atomic_write_json
 
-# (metric, status) -> advice; {v} is the session median
-ADVICE: dict[tuple[str, str], str] = {
-    ("pitch_variation_semitones", "low"): "Your pitch varied little ({v:.1f} semitones): add emphasis to key words",
-    ("pitch_variation_semitones", "high"): "Your pitch jumped a lot ({v:.1f} semitones): save big changes for key words",
-    ("loudness_dbfs", "low"): "You were quiet ({v:.0f} dBFS): speak up or move closer to the microphone",
-    ("loudness_dbfs", "high"): "You were very loud ({v:.0f} dBFS): step back from the microphone",
-    ("loudness_variation_db", "low"): "Your volume stayed flat ({v:.1f} dB): get louder or softer to mark important points",
-    ("loudness_variation_db", "high"): "Your volume swung a lot ({v:.1f} dB): keep a steadier level",
-    ("pause_share", "low"): "You rarely paused ({v:.0%} of speaking time): pause after key points to let them land",
-    ("pause_share", "high"): "You paused often ({v:.0%} of speaking time)",
-    ("mean_pause_seconds", "low"): "Your pauses were very short ({v:.2f} s): let them breathe",
-    ("mean_pause_seconds", "high"): "Your pauses were long ({v:.1f} s on average)",
-    ("speaking_rate_sps", "low"): "You spoke slowly ({v:.1f} syllables/s): pick up the pace a little",
-    ("speaking_rate_sps", "high"): "You spoke fast ({v:.1f} syllables/s): slow down",
-    ("words_per_minute", "low"): "You spoke slowly ({v:.0f} words per minute)",
-    ("words_per_minute", "high"): "You spoke fast ({v:.0f} words per minute): slow down",
-    ("filler_per_minute", "high"): "You used filler words often ({v:.1f} per minute)",
-}
 DOMINANT_SHARE = 0.5  # below this no single emotion is called "mostly"
 
 
@@ -88,6 +72,16 @@ def _medians(speech: list[dict[str, Any]]) -> dict[str, float | None]:
     return medians
 
 
+def _timeline(windows: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Session pause and rate figures from the windows' new parts; {} for sessions recorded before them."""
+    if not windows or not all("speech_segments" in w for w in windows):
+        return {}
+    segments = [seg for w in windows for seg in (w.get("speech_segments") or [])]
+    measures = timeline_measures(segments, sum(int(w.get("nuclei") or 0) for w in windows)).to_dict()
+    measures.pop("speaking_seconds")
+    return measures
+
+
 def _observations(report: SessionReport, status: str) -> list[str]:
     notes = []
     if status == "device_lost":
@@ -96,7 +90,7 @@ def _observations(report: SessionReport, status: str) -> list[str]:
         notes.append("No speech was detected: check the microphone and its input level")
         return notes
     for name, state in report.prosody_status.items():
-        advice = ADVICE.get((name, state or ""))
+        advice = MEASURES[name].advice(state) if name in MEASURES else ""
         if advice:
             notes.append(advice.format(v=report.prosody[name]))
     rated = [s for s in report.prosody_status.values() if s is not None]
@@ -129,7 +123,7 @@ def summarize(session: Mapping[str, Any], targets: Mapping[str, tuple[float, flo
     for w in classified:
         share[w["label"]] = share.get(w["label"], 0.0) + 1.0 / len(classified)
     last_end = max((w["t_end"] for w in windows), default=0.0)
-    prosody = _medians(speech)
+    prosody = {**_medians(speech), **_timeline(windows)}
     segments = session_transcript(session)
     words = word_metrics(segments, filler_words) if segments else {}
     if words:  # over the whole talk, not a median of windows

@@ -7,7 +7,7 @@ whose defaults it takes, so a default lives in one place.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import (
     AfterValidator,
@@ -143,18 +143,17 @@ class PipelineSchema(Schema):
     inference: Annotated[InferenceSchema, MappingSection] = InferenceSchema()
 
 
-class TargetBands(Schema):
-    """`live.targets`: one [low, high] band per delivery metric, the defaults where not given."""
+def _target_bands() -> type[Schema]:
+    """`live.targets`: one [low, high] band per rated measure of the catalogue, its default where not given."""
+    from pydantic import create_model
 
-    unknown_key: ClassVar[str] = "unknown metric; valid metrics: {valid}"
-    pitch_variation_semitones: Band = DEFAULT_TARGETS["pitch_variation_semitones"]
-    loudness_dbfs: Band = DEFAULT_TARGETS["loudness_dbfs"]
-    loudness_variation_db: Band = DEFAULT_TARGETS["loudness_variation_db"]
-    pause_share: Band = DEFAULT_TARGETS["pause_share"]
-    mean_pause_seconds: Band = DEFAULT_TARGETS["mean_pause_seconds"]
-    speaking_rate_sps: Band = DEFAULT_TARGETS["speaking_rate_sps"]
-    words_per_minute: Band = DEFAULT_TARGETS["words_per_minute"]
-    filler_per_minute: Band = DEFAULT_TARGETS["filler_per_minute"]
+    fields: dict[str, Any] = {key: (Band, band) for key, band in DEFAULT_TARGETS.items()}
+    model = create_model("TargetBands", __base__=Schema, **fields)
+    model.unknown_key = "unknown metric; valid metrics: {valid}"
+    return model
+
+
+TargetBands = _target_bands()
 
 
 class LiveSchema(Schema):

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from speakfeed_gui.core.settings.measures import DEFAULT_TARGETS  # noqa: F401  (re-exported)
+
 DEFAULT_LABELS = ("calm", "anxious", "frustrated", "energetic", "burned_out")
 
 
@@ -93,15 +95,3 @@ class AppConfig:
     security: SecuritySettings = SecuritySettings()
     privacy: PrivacySettings = PrivacySettings()
     registry: RegistrySettings = RegistrySettings()
-
-
-DEFAULT_TARGETS: dict[str, tuple[float, float]] = {
-    "pitch_variation_semitones": (2.0, 8.0),
-    "loudness_dbfs": (-35.0, -12.0),
-    "loudness_variation_db": (3.0, 12.0),
-    "pause_share": (0.05, 0.35),
-    "mean_pause_seconds": (0.2, 1.5),
-    "speaking_rate_sps": (3.0, 5.5),
-    "words_per_minute": (130.0, 175.0),
-    "filler_per_minute": (0.0, 3.0),
-}

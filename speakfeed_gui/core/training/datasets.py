@@ -24,6 +24,7 @@ from typing import Any, Iterable, Iterator, Mapping
 import numpy as np
 
 from speakfeed_gui.core.audio.decode import AUDIO_SUFFIXES
+from speakfeed_gui.core.audio.levels import power_db
 from speakfeed_gui.core.errors import DatasetError, first_line
 from speakfeed_gui.core.progress import CancelToken, ProgressCallback, check_cancel, no_progress
 
@@ -397,7 +398,7 @@ def inspect_audio(path: Path, min_seconds: float) -> tuple[str | None, float]:
             count += block.size
     except Exception as exc:
         return f"cannot be decoded ({first_line(exc)})", seconds
-    rms_db = 10 * np.log10(energy / max(count, 1) + 1e-20)
+    rms_db = power_db(energy / max(count, 1))
     if peak == 0.0:
         return "silent: every sample is zero", seconds
     if peak < SILENT_PEAK or rms_db < SILENT_RMS_DBFS:
