@@ -147,6 +147,33 @@ def test_speaker_normalised_model_stores_its_prior_and_predicts_with_running_sta
     assert model.get_model_info()["normalization"] == "speaker"
 
 
+def test_batch_prediction_normalises_by_the_whole_batch_whatever_the_order(workspace):
+    """`predict --model M FILE...` on one voice's recordings: each is normalised by all of them (the
+    leave-one-speaker-out condition), so shuffling the files changes no answer."""
+    from speakfeed_gui.core.audio.decode import load_audio
+    from speakfeed_gui.core.models.factory import ModelFactory
+
+    model_id = run_training_experiment(EMODB, "svm", workspace=workspace, normalize="speaker")
+    clf, scaler, metadata = load_model(model_id, workspace)
+    clips = [EMODB.parent / r["path"] for r in _rows() if r["speaker"] == "spk13"]
+    model = ModelFactory(workspace=workspace).resolve(model_id)
+    first = [p.probabilities for p in model.batch_predict([str(c) for c in clips])]
+    model.start_session()
+    order = np.random.default_rng(3).permutation(len(clips))
+    shuffled = model.batch_predict([str(clips[i]) for i in order])
+    for n, i in enumerate(order):
+        assert shuffled[n].probabilities == pytest.approx(first[i], abs=1e-9)
+    # by hand: the batch's own statistics blended with the prior's pseudo-count, then scaler and classifier
+    session = NormalizationSpec.from_metadata(metadata).session()
+    from speakfeed_gui.core.features.extractor import extract_features
+
+    X = np.stack([extract_features(load_audio(c)) for c in clips])
+    session.update(X)
+    mean, std = session.statistics()
+    expected = clf.predict_proba(scaler.transform((X - mean) / std))
+    assert np.allclose([[p[c] for c in clf.classes_] for p in first], expected)
+
+
 def test_cli_train_loso_prints_pooled_uar_and_models_show_json_has_it(workspace, capsys):
     assert main(["--workspace", str(workspace.root), "train", str(EMODB), "--model-type", "logistic_regression",
                  "--cv", "loso", "--normalize", "speaker"]) == 0

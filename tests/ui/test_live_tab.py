@@ -123,7 +123,8 @@ def test_live_session_predicts_speech_not_silence_and_saves_report(qtbot, make_t
 
     qtbot.waitUntil(lambda: tab.emotion_label.text() == "silence", timeout=10_000)  # the voice ended
     assert tab.detail_label.text() == "no speech in the last window"
-    assert tab.elapsed_label.text().startswith("0:0")
+    minutes, seconds = tab.elapsed_label.text().split(":")  # a clock of the audio heard: under a minute here,
+    assert minutes == "0" and 3 <= int(seconds) < 60  # however long a busy machine took to show it
     assert "input overflows: 0" in tab.stats_label.text()
     assert tab.timer_stats()["ticks"] > 30
 

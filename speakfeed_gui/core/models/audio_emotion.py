@@ -10,12 +10,13 @@ the same function the trainer used, so training and live prediction cannot drift
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from speakfeed_gui.core.errors import ModelLoadError, SpeakFeedError
 from speakfeed_gui.core.models.base import BaseModel, register_model_type
+from speakfeed_gui.core.models.prediction import Prediction
 from speakfeed_gui.core.settings.backends import backend_fields
 
 
@@ -126,13 +127,28 @@ class AudioEmotionModel(BaseModel):
         """Rebuild the model's feature set from its metadata; refuse one this SpeakFeed computes differently."""
         self.feature_set = model_feature_set(self.name, self.metadata)
 
+    def batch_predict(self, items: Sequence[Any]) -> list[Prediction]:
+        """Many recordings at once. A speaker-normalised model takes them as one voice: every recording is
+        normalised by the statistics of the whole batch (as leave-one-speaker-out scores it), not only by
+        those of the recordings before it, so the answers do not depend on the order of the files."""
+        self.load()
+        if self.normalizer is None or len(items) < 2:
+            return super().batch_predict(items)
+        prepared = [self.prepare(item) for item in items]
+        X = np.stack([self.feature_set.extract(audio, self.sample_rate) for audio in prepared])
+        self.normalizer.update(X)
+        mean, std = self.normalizer.statistics()
+        return [self._wrap(item, probs) for item, probs in zip(prepared, self._classify((X - mean) / std))]
+
     def _predict_proba(self, batch: list[Any]) -> list[Mapping[str, float]]:
         X = np.stack([self.feature_set.extract(audio, self.sample_rate) for audio in batch])
         if self.normalizer is not None:  # the speaker's statistics so far, this batch included
             X = self.normalizer.transform(X)
+        return self._classify(X)
+
+    def _classify(self, X: np.ndarray) -> list[Mapping[str, float]]:
         probs = self._classifier.predict_proba(X if self._scaler is None else self._scaler.transform(X))
-        labels = self.labels
-        return [dict(zip(labels, row.tolist())) for row in probs]
+        return [dict(zip(self.labels, row.tolist())) for row in probs]
 
     def get_model_info(self) -> dict[str, Any]:
         info = super().get_model_info()
