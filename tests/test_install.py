@@ -28,7 +28,8 @@ def test_pip_install_outside_the_checkout_bootstraps_and_predicts(tmp_path):
     build = subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", str(ROOT)],
                            capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SPEAKFEED_WORKSPACE")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "SPEAKFEED_WORKSPACE", "XDG_DATA_HOME", "XDG_CONFIG_HOME")}
     env["HOME"] = str(tmp_path / "home")  # the default workspace lands in the user's data folder
     where = subprocess.check_output([python, "-c", "import speakfeed_gui; print(speakfeed_gui.__file__)"],
                                     text=True, cwd=tmp_path, env=env)

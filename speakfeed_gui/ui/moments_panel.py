@@ -143,7 +143,7 @@ class MomentsPanel(QWidget):
         if metric is None or not isinstance(m.value, (int, float)):
             return m.detail
         band = self.targets.get(m.measure or "")
-        target = f" ({metric.band(band)})" if band else ""
+        target = f" ({metric.format_band(band)})" if band else ""
         return f"{metric.title} {metric.format(m.value)} for {m.seconds:.0f} s{target}"
 
     def draw(self) -> None:

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from speakfeed_gui.core.errors import SpeakFeedError
 from speakfeed_gui.core.live.report import SessionReport, export_csv, export_json, summarize
-from speakfeed_gui.core.live.session import list_sessions, load_session
+from speakfeed_gui.core.live.session import load_session
 from speakfeed_gui.core.settings.measures import DEFAULT_TARGETS
 from speakfeed_gui.ui.error_dialog import report_error
 from speakfeed_gui.ui.live_plots import EmotionTimeline
@@ -336,20 +336,45 @@ class SessionsDialog(QDialog):
         layout.addLayout(buttons)
         self.resize(760, 420)
         self.sessions: list[dict[str, Any]] = []
+        self.loading = False
         self.reload()
 
-    def reload(self) -> None:
-        self.sessions = list_sessions(self.sessions_dir, self.keys) if self.sessions_dir.is_dir() else []
+    def reload(self) -> Any:
+        """List the folder's sessions in a worker thread (hundreds of long talks take seconds the first
+        time; the history index then serves their summaries from its cache); returns the Worker."""
+        from speakfeed_gui.core.live.history import HistoryIndex
+        from speakfeed_gui.ui.workers import Worker
+
+        self.loading = True
+        self.empty.setText(f"Reading the sessions in {self.sessions_dir}…")
+        self.empty.setVisible(True)
+        self.open_button.setEnabled(False)
+        folder, keys = self.sessions_dir, self.keys
+
+        def work(progress: Any, cancel: Any) -> list[dict[str, Any]]:
+            if not folder.is_dir():
+                return []
+            return [s.to_dict() for s in HistoryIndex(folder, keys).load(progress, cancel)]
+
+        worker = Worker(work, name="list sessions", parent=self)
+        worker.finished.connect(self._show)
+        worker.failed.connect(lambda exc: report_error(exc, title="Past sessions"))
+        return worker.start()
+
+    def _show(self, sessions: list[dict[str, Any]]) -> None:
+        self.loading = False
+        self.sessions = sorted(sessions, key=lambda s: s["path"], reverse=True)  # the file names are timestamps
         self.table.setRowCount(len(self.sessions))
         for row, s in enumerate(self.sessions):
             cells = [str(s.get("started_at") or "")[:19].replace("T", " "), str(s["status"]).replace("_", " "),
                      f"{float(s.get('duration_seconds') or 0):.1f} s", str(s.get("model") or ""), str(s["windows"]),
-                     str(s.get("audio_file") or "")]
+                     Path(s["audio_path"]).name if s.get("audio_path") else ""]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(s["path"])
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
+        self.empty.setText(f"No sessions in {self.sessions_dir} yet.")
         self.empty.setVisible(not self.sessions)
         self.open_button.setEnabled(bool(self.sessions))
         if self.sessions:

@@ -340,6 +340,7 @@ def test_past_sessions_reopen_in_the_report_view(qtbot, make_tab, live_workspace
     path = write_session(live_workspace.sessions_dir, seconds=4.0)
     tab = make_tab(live_workspace)
     dialog = tab.show_sessions()
+    qtbot.waitUntil(lambda: not dialog.loading, timeout=10_000)
     assert [s["path"] for s in dialog.sessions] == [str(path)]
     assert dialog.table.item(0, 1).text() == "completed"
     with qtbot.waitSignal(tab.report_shown, timeout=5000) as shown:
@@ -348,7 +349,8 @@ def test_past_sessions_reopen_in_the_report_view(qtbot, make_tab, live_workspace
     assert view.report.path == str(path)
     assert view.report.windows == len(json.loads(path.read_text())["windows"])
     assert view.timeline.point_count() > 0
-    assert tab.show_sessions() is dialog  # Sessions… again brings the open window forward
+    assert tab.show_sessions() is dialog  # Sessions… again brings the open window forward (and re-reads it)
+    qtbot.waitUntil(lambda: not dialog.loading and dialog.open_button.isEnabled(), timeout=10_000)
     click(qtbot, dialog.open_button)  # the same report again replaces the first window
     assert tab.report_dialog is not shown.args[0]
     tab.report_dialog.close()

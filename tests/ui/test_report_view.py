@@ -150,6 +150,7 @@ def test_sessions_dialog_lists_newest_first_and_skips_broken_files(qtbot, tmp_pa
     (folder / "pipeline_results_29990101_000000.json").write_text("{not json", encoding="utf-8")
     dialog = SessionsDialog(folder)
     qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.loading, timeout=10_000)  # read in a worker thread, not on the GUI's
     assert [s["path"] for s in dialog.sessions] == [str(second), str(first)]
     assert dialog.table.rowCount() == 2 and not dialog.empty.isVisibleTo(dialog)
     dialog.table.selectRow(1)
@@ -159,4 +160,5 @@ def test_sessions_dialog_lists_newest_first_and_skips_broken_files(qtbot, tmp_pa
 
     empty = SessionsDialog(tmp_path / "none")
     qtbot.addWidget(empty)
+    qtbot.waitUntil(lambda: not empty.loading, timeout=10_000)
     assert empty.table.rowCount() == 0 and empty.empty.isVisibleTo(empty) and not empty.open_button.isEnabled()
