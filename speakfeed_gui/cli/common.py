@@ -67,3 +67,8 @@ class TerminalProgress:
         elif (stage, done) != self._last and (done in (0, total) or total <= 20):
             self.stream.write(f"{stage}: {done}/{total} {message}\n")
         self._last = (stage, done)
+
+
+def cluster_from(args: Any) -> str | None:
+    """`--cluster`, else the workspace's `compute.cluster` (models.yaml), else None: run here."""
+    return args.cluster or factory_from(args).config.compute.cluster

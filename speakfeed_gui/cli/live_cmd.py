@@ -34,11 +34,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _common_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="configured model name, registry id or alias (default: default_model)")
+    p.add_argument("--model", help="configured model name, registry id or alias (default: as the Live tab, the live alias, else default_model)")
     p.add_argument("--out", help="folder for the session file (default: the workspace's pipeline_results/)")
     p.add_argument("--vad", choices=("auto", "silero", "energy"), help="voice activity detector (default: live.vad)")
     p.add_argument("--no-transcribe", action="store_true",
                    help="no speech recognition beside the model (as live.transcribe: false)")
+
+
+def _live_model(factory: Any, workspace: Any) -> str:
+    """The model the Live tab would use: the registry's `live` alias, else default_model (core rule)."""
+    from speakfeed_gui.core.models.live_choice import live_model_ref
+    from speakfeed_gui.core.registry.api import ModelRegistry
+
+    return live_model_ref(factory.config.default_model, ModelRegistry(workspace.registry_path).aliases())
 
 
 def _prepare(args: argparse.Namespace):
@@ -55,7 +63,7 @@ def _prepare(args: argparse.Namespace):
         live = replace(live, transcribe=False)
     config = replace(config, live=live)
     workspace = workspace_from(args)
-    model = factory.resolve(args.model)
+    model = factory.resolve(args.model or _live_model(factory, workspace))
     prepared = prepare_analysis(model, live, workspace)(TerminalProgress(), None)
     sessions_dir = Path(args.out) if args.out else workspace.sessions_dir
     return config, prepared, sessions_dir

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from speakfeed_gui.cli.common import TerminalProgress, workspace_from, writable_registry
+from speakfeed_gui.cli.common import TerminalProgress, cluster_from, workspace_from, writable_registry
 from speakfeed_gui.core.errors import HyperparameterError
 from speakfeed_gui.core.features.normalization import NORMALIZE_CHOICES
 from speakfeed_gui.core.training.estimators import ESTIMATOR_NAMES
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--features", metavar="SPEC", default=None,
                    help="feature set: sf-prosody-mfcc (default) or ssl:<model folder or hub id>[@layer] "
                         "(mean-pooled hidden states of a wav2vec2/HuBERT/WavLM model)")
-    p.add_argument("--cluster", metavar="ADDRESS", help="run the cross-validation on a Dask cluster (tcp://host:8786)")
+    p.add_argument("--cluster", metavar="ADDRESS", help="run the cross-validation on a Dask cluster (tcp://host:8786; default: compute.cluster in models.yaml)")
     p.add_argument("--importance", action="store_true",
                    help="also compute the permutation feature importance on the held-out split")
     p.add_argument("--skip-bad", action="store_true", help="skip unusable clips (recorded in the metadata)")
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         model_id = run_training_experiment(
             args.dataset, args.model_type, parse_params(args.param), experiment_name=args.experiment,
             workspace=ws, test_fraction=args.test_fraction, seed=args.seed, cv_folds=args.cv, normalize=args.normalize,
-            cluster=args.cluster, feature_extractor=args.features, importance=args.importance,
+            cluster=cluster_from(args), feature_extractor=args.features, importance=args.importance,
             group_by_speaker=not args.no_speaker_split, skip_bad=args.skip_bad, progress=TerminalProgress(),
             cancel=cancel, description=args.description, tags=args.tag, label_map=label_map_from(args),
         )

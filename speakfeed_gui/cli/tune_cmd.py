@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from speakfeed_gui.cli.common import TerminalProgress, print_table, workspace_from
+from speakfeed_gui.cli.common import TerminalProgress, cluster_from, print_table, workspace_from
 from speakfeed_gui.cli.train_cmd import add_map_arguments
 from speakfeed_gui.core.features.normalization import NORMALIZE_CHOICES
 from speakfeed_gui.core.training.estimators import ESTIMATOR_NAMES
@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--features", metavar="SPEC", default=None,
                    help="feature set: sf-prosody-mfcc (default) or ssl:<model folder or hub id>[@layer] "
                         "(mean-pooled hidden states of a wav2vec2/HuBERT/WavLM model)")
-    p.add_argument("--cluster", metavar="ADDRESS", help="run the trials' folds on a Dask cluster (tcp://host:8786)")
+    p.add_argument("--cluster", metavar="ADDRESS", help="run the trials' folds on a Dask cluster (tcp://host:8786; default: compute.cluster in models.yaml)")
     p.add_argument("--skip-bad", action="store_true")
     p.add_argument("--tag", action="append", default=[])
     add_map_arguments(p)
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_search(
             args.dataset, args.model_type, trials=args.trials, cv_folds=args.cv, normalize=args.normalize,
             fixed=parse_params(args.param), experiment_name=args.experiment, workspace=ws, seed=args.seed,
-            skip_bad=args.skip_bad, cluster=args.cluster, feature_extractor=args.features, progress=TerminalProgress(),
+            skip_bad=args.skip_bad, cluster=cluster_from(args), feature_extractor=args.features, progress=TerminalProgress(),
             cancel=cancel, tags=args.tag, label_map=label_map_from(args),
         )
     except KeyboardInterrupt:

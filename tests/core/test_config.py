@@ -66,7 +66,7 @@ def test_a_key_with_control_characters_is_named_on_one_line(tmp_path: Path):
     with pytest.raises(ConfigError) as caught:
         parse_config({"\n\tx": 1}, tmp_path / "models.yaml")
     assert str(caught.value) == (f"{tmp_path / 'models.yaml'}: \\n\\tx: unknown key; "
-                                 "valid keys: default_model, models, pipeline, live, security, privacy, registry")
+                                 "valid keys: default_model, models, pipeline, live, security, privacy, registry, compute")
 
 
 def test_invalid_yaml_reports_line(tmp_path: Path):

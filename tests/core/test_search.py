@@ -139,3 +139,23 @@ def test_featurising_on_a_dask_cluster_gives_the_local_vectors_and_fills_the_loc
     remote = featurize_files(clips, cache_dir=tmp_path, cluster=local_cluster.scheduler_address)
     assert np.array_equal(local, remote)
     assert len(list(cache_folder(tmp_path).glob("*.npy"))) == 20
+
+
+def test_the_workspace_compute_section_sends_training_to_its_cluster(workspace, local_cluster):
+    """`compute: {cluster: ADDRESS}` in models.yaml does what --cluster does; a bad address is one line."""
+    from dask.distributed import Client
+
+    config = workspace.config_path
+    original = config.read_text()
+    config.write_text(original + f"compute:\n  cluster: {local_cluster.scheduler_address}\n")
+    with Client(local_cluster) as client:
+        before = sum(client.run(lambda dask_worker: dask_worker.state.executed_count).values())
+        assert main(["--workspace", str(workspace.root), "train", str(EMODB), "--model-type", "logistic_regression",
+                     "--cv", "loso", "--experiment", "via-config"]) == 0
+        executed = sum(client.run(lambda dask_worker: dask_worker.state.executed_count).values())
+    assert executed > before  # the folds ran on the configured cluster's workers
+    config.write_text(original + "compute:\n  cluster: host:8786\n")
+    with pytest.raises(SpeakFeedError, match=r"compute\.cluster: expected a Dask scheduler address"):
+        from speakfeed_gui.core.settings.config import load_config
+
+        load_config(config)

@@ -17,6 +17,7 @@ from speakfeed_gui.core.settings.values import (  # noqa: F401  (re-exported: th
     DEFAULT_LABELS,
     DEFAULT_TARGETS,
     AppConfig,
+    ComputeSettings,
     Inference,
     LiveSettings,
     ModelSpec,
@@ -53,6 +54,7 @@ def parse_config(data: Any, path: Path) -> AppConfig:
         security=SecuritySettings(require_signed=document.security.require_signed),
         privacy=document.privacy.to_settings(workspace_of(path)),
         registry=RegistrySettings(maintainers=document.registry.maintainers),
+        compute=ComputeSettings(cluster=document.compute.cluster),
     )
 
 

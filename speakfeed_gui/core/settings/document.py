@@ -212,6 +212,11 @@ class RegistrySchema(Schema):
     ] = ()
 
 
+class ComputeSchema(Schema):
+    cluster: Annotated[Text | None, Field(pattern=r"^(tcp|tls|inproc|ucx)://\S+$",
+                                          description="a Dask scheduler address such as tcp://host:8786")] = None
+
+
 def _model_names(value: Any) -> Any:
     if value is None or (isinstance(value, Mapping) and not value):
         raise problem("missing or empty; expected a mapping of model names to settings")
@@ -234,6 +239,7 @@ class Document(Schema):
     security: Annotated[SecuritySchema, MappingSection] = SecuritySchema()
     privacy: Annotated[PrivacySchema, MappingSection] = PrivacySchema()
     registry: Annotated[RegistrySchema, MappingSection] = RegistrySchema()
+    compute: Annotated[ComputeSchema, MappingSection] = ComputeSchema()
 
     @model_validator(mode="after")
     def _default_is_configured(self) -> "Document":

@@ -85,6 +85,13 @@ class RegistrySettings:
 
 
 @dataclass(frozen=True)
+class ComputeSettings:
+    """`compute:` — an existing Dask cluster for featurising and searches (`--cluster` overrides it)."""
+
+    cluster: str | None = None
+
+
+@dataclass(frozen=True)
 class AppConfig:
     path: Path
     default_model: str
@@ -95,3 +102,4 @@ class AppConfig:
     security: SecuritySettings = SecuritySettings()
     privacy: PrivacySettings = PrivacySettings()
     registry: RegistrySettings = RegistrySettings()
+    compute: ComputeSettings = ComputeSettings()
