@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import pyqtgraph as pg
+import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
@@ -356,8 +357,10 @@ class SessionsDialog(QDialog):
                 return []
             return [s.to_dict() for s in HistoryIndex(folder, keys).load(progress, cancel)]
 
-        worker = Worker(work, name="list sessions", parent=self)
-        worker.finished.connect(self._show)
+        # No parent: the dialog may be closed (and deleted) before the folder is read; the worker then
+        # finishes on its own and its result is dropped instead of reaching a deleted window.
+        worker = Worker(work, name="list sessions")
+        worker.finished.connect(lambda sessions: self._show(sessions) if shiboken6.isValid(self) else None)
         worker.failed.connect(lambda exc: report_error(exc, title="Past sessions"))
         return worker.start()
 
